@@ -25,11 +25,14 @@ bindir() {
   esac
 }
 
-# verify BIN WANT [ARG]: BIN runs and what `BIN ARG` (default --version) prints contains WANT.
+# verify BIN WANT [ARG...]: BIN runs and what `BIN ARG...` (default --version) prints contains WANT.
 verify() {
-  local out
-  [[ -x $1 ]] && out=$("$1" "${3:---version}" 2>/dev/null) && [[ $out == *"$2"* ]]
+  local bin=$1 want=$2 out; shift 2
+  (($#)) || set -- --version
+  [[ -x $bin ]] && out=$("$bin" "$@" 2>/dev/null) && [[ $out == *"$want"* ]]
 }
+# verify_kube BIN VERSION: kubectl reports its version with a subcommand, the servers with --version.
+verify_kube() { if [[ ${1##*/} == kubectl ]]; then verify "$1" "$2" version --client; else verify "$1" "$2"; fi; }
 
 need_go() {
   command -v go >/dev/null 2>&1 ||
@@ -83,7 +86,7 @@ install_etcd() { # VERSION
 install_kubernetes() {
   local v=$KUBERNETES_VERSION bin; bin=$(bindir kubernetes)
   local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl) n all=1
-  for n in "${names[@]}"; do verify "$bin/$n" "$v" || all=0; done
+  for n in "${names[@]}"; do verify_kube "$bin/$n" "$v" || all=0; done
   if ((all)); then say "kubernetes $v: cached in $bin"; return; fi
   need_go
   local start=$SECONDS work; work="$(dirname "$bin")/src"
@@ -111,7 +114,7 @@ install_kubernetes() {
   local pairs=()
   for n in "${names[@]}"; do pairs+=("$n=k8s.io/kubernetes/cmd/$n"); done
   GOFLAGS=-mod=mod build "$work" "$bin" "$ld" "${pairs[@]}"
-  for n in "${names[@]}"; do verify "$bin/$n" "$v" || die "$bin/$n --version does not report $v"; done
+  for n in "${names[@]}"; do verify_kube "$bin/$n" "$v" || die "$bin/$n does not report version $v"; done
   rm -rf "$work"
   say "kubernetes $v: built in $((SECONDS - start)) s"
 }
