@@ -1,0 +1,15 @@
+// discovery: the in-cluster etcd discovery service (see internal/discovery/run.ts).
+import { runProgram } from '../../internal/cli.ts';
+import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
+import { runDiscovery } from '../../internal/discovery/run.ts';
+import { connectKube } from '../../internal/k8s/client.ts';
+
+export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return runProgram({
+    name: 'discovery',
+    summary: 'run the in-cluster etcd v3 discovery service for a deis-etcd cluster',
+    options: discoveryOptions,
+    validate: validateDiscovery,
+    run: (cfg, rt) => runDiscovery({ ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace) }),
+  }, argv, env);
+}

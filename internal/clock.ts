@@ -1,0 +1,22 @@
+// Time, passed in so that tests can replace it (a fake clock records sleeps and returns at once).
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() { signal?.removeEventListener('abort', done); clearTimeout(t); resolve(); }
+    signal?.addEventListener('abort', done, { once: true });
+  }),
+};
+
+/** A clock for tests: sleeping advances its time and records the duration. */
+export function fakeClock(start = 0): Clock & { sleeps: number[] } {
+  let t = start;
+  const sleeps: number[] = [];
+  return { sleeps, now: () => t, sleep: async (ms) => { sleeps.push(ms); t += ms; } };
+}

@@ -1,0 +1,150 @@
+// The option table machinery shared by both programs: one table per program drives yargs (flags and
+// --help), the env names each flag also reads, and the README's flag/env list. Parsing (this file)
+// only collects raw strings with their source; validation is a separate pure function per program.
+import yargs from 'yargs';
+import { DeisError } from '../errors.ts';
+
+export interface OptionSpec {
+  /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
+  flag: string;
+  /** Env names read when the flag is absent, first match wins. */
+  env: readonly string[];
+  type: 'string' | 'number' | 'boolean';
+  describe: string;
+  /** Shown in --help; the real default is applied by validation. */
+  default?: string;
+}
+
+/** Raw values by flag name: what the operator gave, as strings, and where each came from. */
+export type RawOptions = Record<string, { value: string; source: string } | undefined>;
+
+export type ParseResult =
+  | { kind: 'run'; raw: RawOptions; warnings: string[] }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' };
+
+/**
+ * Parses argv against the table (strict: an unknown flag is a config error) and fills in absent
+ * flags from env. `envPrefixes` are the prefixes that belong to us: an unknown variable with one of
+ * them is reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
+ */
+export async function parseOptions(program: string, summary: string, specs: readonly OptionSpec[], argv: string[], env: NodeJS.ProcessEnv, envPrefixes: readonly string[] = []): Promise<ParseResult> {
+  const y = yargs(argv)
+    .scriptName(program)
+    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable named after it; a flag beats its variable.`)
+    .help(false)
+    .version(false)
+    .strict()
+    .exitProcess(false)
+    .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': true })
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .option('help', { type: 'boolean', describe: 'show this help', alias: 'h' })
+    .option('version', { type: 'boolean', describe: 'print the version' })
+    .fail((msg, err) => {
+      throw new DeisError('config', `${msg ?? err?.message ?? 'invalid arguments'} (see ${program} --help)`, { cause: err });
+    });
+  for (const s of specs) {
+    const envNote = s.env.length ? ` [env: ${s.env.join(', ')}]` : '';
+    y.option(s.flag, {
+      type: s.type === 'boolean' ? 'boolean' : 'string',
+      describe: s.describe + envNote,
+      ...(s.default === undefined ? {} : { defaultDescription: s.default }),
+      requiresArg: s.type !== 'boolean',
+    });
+  }
+  const parsed = (await y.parse()) as Record<string, unknown>;
+  if (parsed.help) return { kind: 'help', text: await y.getHelp() };
+  if (parsed.version) return { kind: 'version' };
+  const positional = (parsed._ as unknown[]) ?? [];
+  if (positional.length) throw new DeisError('config', `unexpected argument '${String(positional[0])}' (see ${program} --help)`);
+
+  const raw: RawOptions = {};
+  for (const s of specs) {
+    const given = parsed[s.flag];
+    if (given !== undefined) {
+      if (Array.isArray(given)) throw new DeisError('config', `--${s.flag} is given more than once`);
+      raw[s.flag] = { value: String(given), source: `--${s.flag}` };
+      continue;
+    }
+    const name = s.env.find((e) => env[e] !== undefined && env[e] !== '');
+    if (name) raw[s.flag] = { value: env[name]!, source: name };
+  }
+  const known = new Set(specs.flatMap((s) => s.env));
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!envPrefixes.some((p) => name.startsWith(p)) || known.has(name)) continue;
+    if (/_(SERVICE_HOST|SERVICE_PORT(_.*)?|PORT(_\d+_(TCP|UDP|SCTP)(_.*)?)?)$/.test(name)) continue; // Kubernetes service links
+    warnings.push(`unknown environment variable ${name} is ignored`);
+  }
+  return { kind: 'run', raw, warnings };
+}
+
+/** Collects validation problems so that all of them are reported at once. */
+export class Problems {
+  readonly list: string[] = [];
+  add(msg: string): void { this.list.push(msg); }
+  /** Throws one config error naming every problem, if there are any. */
+  check(program: string): void {
+    if (this.list.length) {
+      throw new DeisError('config', `${this.list.join('; ')} (see ${program} --help)`);
+    }
+  }
+}
+
+export function str(raw: RawOptions, flag: string, dflt: string): string {
+  return raw[flag]?.value.trim() ?? dflt;
+}
+
+export function optStr(raw: RawOptions, flag: string): string | undefined {
+  const v = raw[flag]?.value.trim();
+  return v === '' ? undefined : v;
+}
+
+export function int(raw: RawOptions, flag: string, dflt: number, p: Problems, min: number, max: number): number {
+  const r = raw[flag];
+  if (!r) return dflt;
+  const v = r.value.trim();
+  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    p.add(`${r.source} must be an integer from ${min} to ${max}, not '${r.value}'`);
+    return dflt;
+  }
+  return Number(v);
+}
+
+export function bool(raw: RawOptions, flag: string, dflt: boolean, p: Problems): boolean {
+  const r = raw[flag];
+  if (!r) return dflt;
+  const v = r.value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  p.add(`${r.source} must be true or false, not '${r.value}'`);
+  return dflt;
+}
+
+export function oneOf<T extends string>(raw: RawOptions, flag: string, dflt: T, allowed: readonly T[], p: Problems): T {
+  const r = raw[flag];
+  if (!r) return dflt;
+  const v = r.value.trim() as T;
+  if (!allowed.includes(v)) {
+    p.add(`${r.source} must be one of ${allowed.join(', ')}, not '${r.value}'`);
+    return dflt;
+  }
+  return v;
+}
+
+const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** An IPv4 address, or an IPv6 one (loosely), as advertised in URLs. */
+export function isIp(v: string): boolean {
+  return ipv4.test(v) || (/^[0-9a-fA-F:]+$/.test(v) && v.includes(':'));
+}
+
+/** host for a URL: IPv6 in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Markdown rows for the README's flag tables. */
+export function markdownTable(specs: readonly OptionSpec[]): string {
+  const rows = specs.map((s) => `| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${s.default ?? ''} | ${s.describe} |`);
+  return ['| flag | env | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

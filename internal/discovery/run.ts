@@ -1,0 +1,137 @@
+// The discovery program: runs one etcd as the in-cluster v3 discovery service, makes sure a token
+// exists, seeds the registry's size key before any member can ask for it, and serves health,
+// readiness and metrics until it is told to stop or its etcd dies.
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Clock } from '../clock.ts';
+import type { DiscoveryConfig } from '../config/discovery.ts';
+import { ensureWritableDir } from '../datadir.ts';
+import { DeisError } from '../errors.ts';
+import { connectEtcd, type EtcdApi } from '../etcd/client.ts';
+import { advertiseAddress, type Interfaces } from '../identity/identity.ts';
+import type { KubeApi } from '../k8s/client.ts';
+import type { Logger } from '../log/log.ts';
+import { retry } from '../retry.ts';
+import { Metrics, startHttpServer } from '../server/server.ts';
+import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type SpawnFn } from '../supervisor/supervisor.ts';
+import { urlHost } from '../config/options.ts';
+import { resolveToken } from './token.ts';
+import { Registry } from './registry.ts';
+
+export interface DiscoveryDeps {
+  cfg: DiscoveryConfig;
+  log: Logger;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  interfaces: Interfaces;
+  /** Undefined when there is no Kubernetes API (a configured token is then required). */
+  kube: () => KubeApi | undefined;
+  readFile: (path: string) => Promise<string | undefined>;
+  /** Aborted on SIGTERM/SIGINT. */
+  signal: AbortSignal;
+  spawn?: SpawnFn;
+}
+
+/** A short fingerprint that lets operators correlate a token without logging it. */
+export const fingerprint = (token: string) => createHash('sha256').update(token).digest('hex').slice(0, 12);
+
+/** etcd's own settings for the single discovery member. */
+export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] {
+  const listen = urlHost(cfg.listenHost ?? host);
+  const adv = urlHost(host);
+  return [
+    '--name', 'deis-etcd-discovery',
+    '--data-dir', cfg.dataDir,
+    '--listen-client-urls', `http://${listen}:${cfg.clientPort}`,
+    '--advertise-client-urls', `http://${adv}:${cfg.clientPort}`,
+    '--listen-peer-urls', `http://${listen}:${cfg.peerPort}`,
+    '--initial-advertise-peer-urls', `http://${adv}:${cfg.peerPort}`,
+    '--initial-cluster', `deis-etcd-discovery=http://${adv}:${cfg.peerPort}`,
+    '--initial-cluster-state', 'new',
+    '--initial-cluster-token', 'deis-etcd-discovery',
+  ];
+}
+
+/** The child's env: ours without ETCD_* (etcd would read them as flags; ours are explicit). */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('ETCD_')));
+}
+
+export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
+  const { cfg, log, clock } = d;
+  const { host, source } = advertiseAddress(cfg.advertiseHost, d.interfaces);
+  const clientUrl = `http://${urlHost(host)}:${cfg.clientPort}`;
+  log.info('starting', { advertiseHost: host, addressSource: source, clusterSize: cfg.clusterSize, clientUrl });
+
+  const kube = cfg.token === undefined ? d.kube() : undefined;
+  const { token, source: tokenSource } = await retry('resolve the discovery token', () => resolveToken(cfg, {
+    readFile: d.readFile,
+    ...(kube ? { secret: (name: string, generate: () => string) => kube.getOrCreateSecret(name, 'token', generate) } : {}),
+  }), { clock, log, attempts: 6 });
+  log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
+
+  ensureWritableDir(cfg.dataDir);
+  const binary = resolveBinary(cfg.etcdBinary, d.env);
+
+  const metrics = new Metrics();
+  metrics.declare('deis_etcd_discovery_etcd_up', 'whether the discovery etcd answers healthy (1) or not (0)', 'gauge');
+  metrics.declare('deis_etcd_discovery_registered_members', 'members registered for the token', 'gauge');
+  metrics.declare('deis_etcd_discovery_live_heartbeats', 'members whose heartbeat is alive', 'gauge');
+  metrics.declare('deis_etcd_discovery_registry_resets', 'registry resets (cluster rebuilds) so far', 'gauge');
+  let etcd: EtcdApi | undefined;
+  let registry: Registry | undefined;
+  let seeded = false;
+
+  const child = startChild(binary, discoveryEtcdArgs(cfg, host), { env: childEnv(d.env), log, spawn: d.spawn });
+  const onAbort = () => child.signal('SIGTERM');
+  d.signal.addEventListener('abort', onAbort, { once: true });
+  let server: Server | undefined;
+  try {
+    server = await startHttpServer(cfg.listenHost ?? host, cfg.httpPort, {
+      healthz: () => child.running(),
+      readyz: async () => seeded && child.running() && (await etcdHealthy(clientUrl)),
+      metrics: async () => {
+        const up = await etcdHealthy(clientUrl);
+        metrics.set('deis_etcd_discovery_etcd_up', up ? 1 : 0);
+        if (up && registry) {
+          try {
+            const snap = await registry.snapshot();
+            metrics.set('deis_etcd_discovery_registered_members', snap.members.length);
+            metrics.set('deis_etcd_discovery_live_heartbeats', snap.heartbeats.length);
+            metrics.set('deis_etcd_discovery_registry_resets', snap.resets);
+          } catch { /* keep the last values */ }
+        }
+        return metrics.render();
+      },
+    });
+
+    await waitUntil('the discovery etcd is healthy', () => etcdHealthy(clientUrl), child, clock, cfg.startTimeoutS * 1000);
+    etcd = connectEtcd({ endpoints: [clientUrl] });
+    registry = new Registry(etcd, token);
+    const reg = registry;
+    const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), { clock, log });
+    if (!created && size !== cfg.clusterSize) {
+      log.warn('registry size differs from the configured size; keeping the registry', { registrySize: size, clusterSize: cfg.clusterSize });
+    }
+    seeded = true;
+    log.info('discovery ready', { registry: '/_etcd/registry/<token>', tokenFingerprint: fingerprint(token), clusterSize: size, sizeCreated: created, clientUrl });
+
+    const status = await child.exited;
+    if (d.signal.aborted) {
+      log.info('stopped', { exitCode: exitNumber(status) });
+      return 0;
+    }
+    throw new DeisError('etcd-exited', `the discovery etcd exited with ${status.signal ?? `code ${status.code}`}`, { exitStatus: exitNumber(status) });
+  } catch (err) {
+    if (d.signal.aborted) {
+      log.info('stopped before ready');
+      return 0;
+    }
+    throw err;
+  } finally {
+    d.signal.removeEventListener('abort', onAbort);
+    etcd?.close();
+    server?.close();
+    if (child.running()) await child.stop(20_000);
+  }
+}

@@ -1,0 +1,199 @@
+// The adapter over the etcd3 library: membership (list/add/remove/promote/update), status, leader
+// moves, plain KV with create-if-absent, leases and locks. It returns plain snapshots with member IDs
+// in hex (as etcdctl and the discovery registry print them) and turns every library error into a
+// DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
+import * as etcd3 from 'etcd3';
+import { DeisError } from '../errors.ts';
+
+export interface Member {
+  /** Member ID in hex, as etcdctl prints it. */
+  id: string;
+  /** Empty while an added member has not started yet. */
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+export interface MemberList {
+  clusterId: string;
+  members: Member[];
+}
+
+export interface Status {
+  memberId: string;
+  clusterId: string;
+  leader: string;
+  isLearner: boolean;
+  raftIndex: number;
+  raftAppliedIndex: number;
+  version: string;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: number;
+  lease: string;
+}
+
+export interface Lease {
+  /** Resolves once the lease is granted; its ID in hex. */
+  grant(): Promise<string>;
+  put(key: string, value: string): Promise<void>;
+  /** Revokes the lease (its keys vanish); safe to call twice. */
+  revoke(): Promise<void>;
+  /** Calls onLost when keep-alives fail and the lease may have expired. */
+  onLost(fn: (err: unknown) => void): void;
+}
+
+/** What the programs need from an etcd cluster. */
+export interface EtcdApi {
+  memberList(): Promise<MemberList>;
+  memberAdd(peerUrls: string[], learner: boolean): Promise<{ member: Member; members: Member[] }>;
+  memberRemove(id: string): Promise<void>;
+  memberPromote(id: string): Promise<void>;
+  memberUpdate(id: string, peerUrls: string[]): Promise<void>;
+  /** Status of the member behind one client URL. */
+  status(endpoint: string): Promise<Status>;
+  moveLeader(targetId: string): Promise<void>;
+  get(key: string): Promise<KeyValue | undefined>;
+  getPrefix(prefix: string): Promise<KeyValue[]>;
+  put(key: string, value: string): Promise<void>;
+  /** Creates key only if it does not exist; true when this call created it. */
+  putIfAbsent(key: string, value: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<number>;
+  lease(ttlSeconds: number): Lease;
+  /** Runs fn while holding the etcd lock `key` (released on return or throw; expires after ttl if we die). */
+  withLock<T>(key: string, ttlSeconds: number, fn: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+export interface EtcdClientOptions {
+  endpoints: string[];
+  /** Per-call limit in ms. */
+  timeoutMs?: number;
+  dialTimeoutMs?: number;
+}
+
+export const hexId = (dec: string): string => BigInt(dec).toString(16);
+export const decId = (hex: string): string => BigInt(`0x${hex}`).toString(10);
+
+function toMember(m: etcd3.IMember): Member {
+  return { id: hexId(m.ID), name: m.name, peerUrls: m.peerURLs ?? [], clientUrls: m.clientURLs ?? [], isLearner: !!m.isLearner };
+}
+
+/**
+ * Turns an etcd3 library error into a DeisError: unreachable ones are retryable; membership
+ * refusals get a stable reason. This is the only place that reads a library error's message.
+ */
+export function translate(err: unknown, what: string): DeisError {
+  if (err instanceof DeisError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  const tag = (reason: string, retryable = false) => new DeisError('membership', `${what}: ${msg}`, { cause: err, reason, retryable });
+  if (/member not found/i.test(msg)) return tag('member-not-found');
+  if (/peerURL exists|peer URLs already exists/i.test(msg)) return tag('peer-url-exists');
+  if (/learner.*not in sync|can only promote a learner member which is in sync/i.test(msg)) return tag('learner-not-ready', true);
+  if (/too many learner/i.test(msg)) return tag('too-many-learners', true);
+  if (/unhealthy cluster|not enough started members|re-configuration failed/i.test(msg)) return tag('unhealthy-cluster', true);
+  if (/leader changed|no leader|timed out|deadline|unavailable|ECONNREFUSED|connect|No connection established|closed/i.test(msg)
+    || err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.GRPCDeadlineExceededError
+    || err instanceof etcd3.ClientClosedError || (err instanceof Error && etcd3.isRecoverableError(err))) {
+    return new DeisError('unreachable', `${what}: ${msg}`, { cause: err, retryable: true });
+  }
+  return new DeisError('internal', `${what}: ${msg}`, { cause: err });
+}
+
+function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeisError('unreachable', `${what}: no answer within ${ms} ms`, { retryable: true })), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** An EtcdApi over the etcd3 client for the given client URLs. */
+export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
+  const ms = opts.timeoutMs ?? 5000;
+  const dial = opts.dialTimeoutMs ?? 2000;
+  const client = new etcd3.Etcd3({ hosts: opts.endpoints, dialTimeout: dial});
+  const perEndpoint = new Map<string, etcd3.Etcd3>();
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await timeout(fn(), ms, what);
+    } catch (err) {
+      throw translate(err, what);
+    }
+  };
+  return {
+    memberList: () => call('member list', async () => {
+      const r = await client.cluster.memberList({ linearizable: true });
+      return { clusterId: hexId(r.header.cluster_id), members: r.members.map(toMember) };
+    }),
+    memberAdd: (peerUrls, learner) => call('member add', async () => {
+      const r = await client.cluster.memberAdd({ peerURLs: peerUrls, isLearner: learner });
+      return { member: toMember(r.member), members: r.members.map(toMember) };
+    }),
+    memberRemove: (id) => call('member remove', async () => { await client.cluster.memberRemove({ ID: decId(id) }); }),
+    memberPromote: (id) => call('member promote', async () => { await client.cluster.memberPromote({ ID: decId(id) }); }),
+    memberUpdate: (id, peerUrls) => call('member update', async () => { await client.cluster.memberUpdate({ ID: decId(id), peerURLs: peerUrls }); }),
+    status: (endpoint) => call(`status of ${endpoint}`, async () => {
+      let c = perEndpoint.get(endpoint);
+      if (!c) {
+        c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial});
+        perEndpoint.set(endpoint, c);
+      }
+      const r = await c.maintenance.status();
+      const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
+      return {
+        memberId: hexId(r.header.member_id), clusterId: hexId(r.header.cluster_id), leader: hexId(r.leader),
+        isLearner: !!raw.isLearner, raftIndex: Number(raw.raftIndex ?? 0), raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0), version: r.version,
+      };
+    }),
+    moveLeader: (targetId) => call('move leader', async () => { await client.maintenance.moveLeader({ targetID: decId(targetId) }); }),
+    get: (key) => call(`get ${key}`, async () => {
+      const r = await client.get(key).exec();
+      const kv = r.kvs[0];
+      return kv && { key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision), lease: kv.lease };
+    }),
+    getPrefix: (prefix) => call(`get ${prefix}*`, async () => {
+      const r = await client.getAll().prefix(prefix).exec();
+      return r.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision), lease: kv.lease }));
+    }),
+    put: (key, value) => call(`put ${key}`, async () => { await client.put(key).value(value).exec(); }),
+    putIfAbsent: (key, value) => call(`create ${key}`, async () => {
+      const r = await client.if(key, 'Create', '==', 0).then(client.put(key).value(value)).commit();
+      return r.succeeded;
+    }),
+    delete: (key) => call(`delete ${key}`, async () => { await client.delete().key(key).exec(); }),
+    deletePrefix: (prefix) => call(`delete ${prefix}*`, async () => Number((await client.delete().prefix(prefix).exec()).deleted)),
+    lease(ttl) {
+      const lease = client.lease(ttl, { autoKeepAlive: true });
+      let revoked = false;
+      return {
+        grant: () => call('lease grant', async () => hexId(await lease.grant())),
+        put: (key, value) => call(`put ${key}`, async () => { await lease.put(key).value(value).exec(); }),
+        revoke: async () => {
+          if (revoked) return;
+          revoked = true;
+          try { await timeout(lease.revoke(), ms, 'lease revoke'); } catch { /* it expires by itself */ }
+        },
+        onLost: (fn) => { lease.on('lost', fn); },
+      };
+    },
+    withLock: async (key, ttl, fn) => {
+      const lock = client.lock(key).ttl(ttl);
+      await call(`lock ${key}`, () => lock.acquire());
+      try {
+        return await fn();
+      } finally {
+        try { await timeout(lock.release(), ms, `unlock ${key}`); } catch { /* its lease expires */ }
+      }
+    },
+    close() {
+      client.close();
+      for (const c of perEndpoint.values()) c.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// Bad input to the discovery program: each case exits non-zero with one clear error line naming the
+// fix, and starts no etcd.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { programEnv, runProgramProcess } from '../helpers/programs.ts';
+import { tempDir } from '../helpers/procs.ts';
+import { etcdTool } from '../helpers/tools.ts';
+
+const dir = tempDir();
+const aFile = join(dir, 'a-file');
+writeFileSync(aFile, 'x');
+const emptyToken = join(dir, 'empty-token');
+writeFileSync(emptyToken, '  \n');
+
+const base = {
+  POD_IP: '127.0.0.1',
+  DEIS_ETCD_DISCOVERY_TOKEN: 'abc123',
+  DEIS_ETCD_DATA_DIR: join(dir, 'data'),
+  DEIS_ETCD_BINARY: etcdTool('etcd'),
+};
+
+const rows: { name: string; env: Record<string, string | undefined>; args?: string[]; code: number; want: RegExp }[] = [
+  { name: 'missing token file and no Kubernetes API', env: { DEIS_ETCD_DISCOVERY_TOKEN: undefined, DEIS_ETCD_TOKEN_FILE: join(dir, 'nope') }, code: 3, want: /no discovery token: .*nope does not exist.*mount the Secret/ },
+  { name: 'empty token file', env: { DEIS_ETCD_DISCOVERY_TOKEN: undefined, DEIS_ETCD_TOKEN_FILE: emptyToken }, code: 2, want: /token from .*empty-token is empty/ },
+  { name: 'token with a slash', env: { DEIS_ETCD_DISCOVERY_TOKEN: 'a/b' }, code: 2, want: /may hold only letters/ },
+  { name: 'size 0', env: { DEIS_ETCD_CLUSTER_SIZE: '0' }, code: 2, want: /DEIS_ETCD_CLUSTER_SIZE must be an integer from 1 to 9, not '0'/ },
+  { name: 'size abc', env: {}, args: ['--cluster-size', 'abc'], code: 2, want: /--cluster-size must be an integer from 1 to 9, not 'abc'/ },
+  { name: 'size 4 without --allow-even-size', env: { DEIS_ETCD_CLUSTER_SIZE: '4' }, code: 2, want: /is even.*--allow-even-size/ },
+  { name: 'unknown flag', env: {}, args: ['--clustr-size', '3'], code: 2, want: /Unknown argument: clustr-size/ },
+  { name: 'data dir under a regular file', env: { DEIS_ETCD_DATA_DIR: join(aFile, 'data') }, code: 3, want: /--data-dir .* is not writable \(ENOTDIR\)/ },
+  { name: 'data dir is a file', env: { DEIS_ETCD_DATA_DIR: aFile }, code: 3, want: /exists but is not a directory/ },
+  { name: 'etcd binary missing', env: { DEIS_ETCD_BINARY: join(dir, 'no-etcd') }, code: 3, want: /etcd binary .*no-etcd is missing.*--etcd-binary/ },
+];
+
+for (const row of rows) {
+  test(row.name, async () => {
+    const p = runProgramProcess('discovery', `bad-${rows.indexOf(row)}`, row.args ?? [], programEnv({ ...base, ...row.env }), dir);
+    const code = await Promise.race([p.exited, new Promise<number>((r) => setTimeout(() => r(-1), 20_000))]);
+    if (code === -1) p.kill();
+    const lines = p.log().trim().split('\n').filter((l) => l.includes('"level":"error"'));
+    assert.is(code, row.code, p.log());
+    assert.is(lines.length, 1, `one error line, got: ${p.log()}`);
+    assert.match(lines[0]!, row.want);
+    assert.not.match(p.log(), /abc123/, 'the token never reaches the log');
+  });
+}
+
+test.run();
