@@ -23,7 +23,7 @@ export interface Program<C> {
   name: 'boot' | 'discovery';
   summary: string;
   options: readonly OptionSpec[];
-  validate: (raw: RawOptions) => C & { logLevel: Level; logFormat: 'json' | 'text' };
+  validate: (raw: RawOptions, env: NodeJS.ProcessEnv) => C & { logLevel: Level; logFormat: 'json' | 'text' };
   run: (cfg: C, rt: Runtime) => Promise<number>;
 }
 
@@ -43,7 +43,7 @@ export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.P
     const parsed = await parseOptions(p.name, p.summary, p.options, argv, env, ['DEIS_ETCD_']);
     if (parsed.kind === 'help') { process.stdout.write(parsed.text + '\n'); return 0; }
     if (parsed.kind === 'version') { process.stdout.write(`${p.name} ${VERSION}\n`); return 0; }
-    const cfg = p.validate(parsed.raw);
+    const cfg = p.validate(parsed.raw, env);
     log = createLogger({ level: cfg.logLevel, format: cfg.logFormat, bindings: { program: p.name, version: VERSION } });
     for (const w of parsed.warnings) log.warn('config warning', { detail: w });
     const abort = new AbortController();

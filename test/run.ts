@@ -35,6 +35,14 @@ interface Tally { passed: number; failed: number; skipped: number }
 // strips ANSI colour codes so that uvu's totals can be read
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
+let current: number | undefined;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(sig, () => {
+    if (current) { try { process.kill(-current, 'SIGKILL'); } catch { /* gone */ } }
+    process.exit(130);
+  });
+}
+
 function runFile(file: string, limitS: number): Promise<Tally> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '--no-color', relative(root, file).replace(/[^/]+$/, ''), `${file.split('/').pop()!.replace(/\./g, '\\.')}$`], {
@@ -43,6 +51,7 @@ function runFile(file: string, limitS: number): Promise<Tally> {
       detached: true,
       env: { ...process.env, FORCE_COLOR: '0' },
     });
+    current = child.pid;
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();

@@ -60,10 +60,12 @@ function parseJson<T>(value: string): T | undefined {
 
 export class Registry {
   readonly keys: ReturnType<typeof registryKeys>;
+  readonly token: string;
   private readonly etcd: EtcdApi;
 
   constructor(etcd: EtcdApi, token: string) {
     this.etcd = etcd;
+    this.token = token;
     this.keys = registryKeys(token);
   }
 

@@ -3,6 +3,7 @@
 // in hex (as etcdctl and the discovery registry print them) and turns every library error into a
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
 import * as etcd3 from 'etcd3';
+import { noop } from 'cockatiel';
 import { DeisError } from '../errors.ts';
 
 export interface Member {
@@ -92,12 +93,13 @@ export function translate(err: unknown, what: string): DeisError {
   if (err instanceof DeisError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const tag = (reason: string, retryable = false) => new DeisError('membership', `${what}: ${msg}`, { cause: err, reason, retryable });
+  if (err instanceof etcd3.EtcdLockFailedError) return new DeisError('conflict', `${what}: ${msg}`, { cause: err, reason: 'lock-failed', retryable: true });
   if (/member not found/i.test(msg)) return tag('member-not-found');
   if (/peerURL exists|peer URLs already exists/i.test(msg)) return tag('peer-url-exists');
   if (/learner.*not in sync|can only promote a learner member which is in sync/i.test(msg)) return tag('learner-not-ready', true);
   if (/too many learner/i.test(msg)) return tag('too-many-learners', true);
   if (/unhealthy cluster|not enough started members|re-configuration failed/i.test(msg)) return tag('unhealthy-cluster', true);
-  if (/leader changed|no leader|timed out|deadline|unavailable|ECONNREFUSED|connect|No connection established|closed/i.test(msg)
+  if (/leader changed|no leader|timed out|deadline|unavailable|ECONNREFUSED|connect|No connection established|closed|circuit breaker/i.test(msg)
     || err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.GRPCDeadlineExceededError
     || err instanceof etcd3.ClientClosedError || (err instanceof Error && etcd3.isRecoverableError(err))) {
     return new DeisError('unreachable', `${what}: ${msg}`, { cause: err, retryable: true });
@@ -117,7 +119,10 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
   const ms = opts.timeoutMs ?? 5000;
   const dial = opts.dialTimeoutMs ?? 2000;
-  const client = new etcd3.Etcd3({ hosts: opts.endpoints, dialTimeout: dial});
+  // etcd3's own retries and per-host circuit breakers are off: an 'unhealthy cluster' answer while a
+  // member catches up would open the breaker for seconds; our callers retry with back-off instead.
+  const faultHandling = { host: () => noop, global: noop };
+  const client = new etcd3.Etcd3({ hosts: opts.endpoints, dialTimeout: dial, faultHandling });
   const perEndpoint = new Map<string, etcd3.Etcd3>();
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -141,7 +146,7 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
     status: (endpoint) => call(`status of ${endpoint}`, async () => {
       let c = perEndpoint.get(endpoint);
       if (!c) {
-        c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial});
+        c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
         perEndpoint.set(endpoint, c);
       }
       const r = await c.maintenance.status();

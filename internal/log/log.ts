@@ -24,7 +24,7 @@ export interface LoggerOptions {
 }
 
 const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const secret = /token|password|secret|credential/i;
+const secret = /^(token|discoveryToken|password|secret|credentials?)$/i;
 
 function serialize(value: unknown): unknown {
   if (value instanceof Error) {

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { etcdTool, type EtcdMinor, testEtcdMinor } from './tools.ts';
 import { freeAddress } from './net.ts';
-import { startProcess, tempDir, waitFor, type TestProcess } from './procs.ts';
+import { GiveUp, startProcess, tempDir, waitFor, type TestProcess } from './procs.ts';
 
 export interface EtcdMember {
   readonly name: string;
@@ -63,7 +63,7 @@ export async function startEtcd(opts: EtcdOptions): Promise<EtcdMember> {
 
 export async function waitHealthy(member: EtcdMember, timeoutMs = 30_000): Promise<void> {
   await waitFor(`${member.name} healthy at ${member.clientUrl}`, async () => {
-    if (!member.proc.running()) throw new Error(`${member.name} exited: ${member.proc.log().slice(-2000)}`);
+    if (!member.proc.running()) throw new GiveUp(`${member.name} exited: ${member.proc.log().slice(-2000)}`);
     return isHealthy(member.clientUrl);
   }, timeoutMs);
 }

@@ -23,9 +23,7 @@ const live = new Set<TestProcess>();
 const tempDirs = new Set<string>();
 
 function killAll(): void {
-  for (const p of live) {
-    try { p.child.kill('SIGKILL'); } catch { /* already gone */ }
-  }
+  for (const p of live) p.kill('SIGKILL');
   for (const d of tempDirs) {
     try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
   }
@@ -45,10 +43,21 @@ export function tempDir(prefix = 'deis-etcd-test-'): string {
 const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /** Starts a process whose stdout+stderr go to a log file in logDir. */
-export function startProcess(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logDir: string; cwd?: string }): TestProcess {
+/**
+ * Starts a process whose stdout+stderr go to a log file in logDir. With `group`, it leads a process
+ * group of its own and every signal goes to the whole group (a program and the etcd it runs die
+ * together, as a container's processes do).
+ */
+export function startProcess(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logDir: string; cwd?: string; group?: boolean }): TestProcess {
   const logFile = join(opts.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', fd, fd] });
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: !!opts.group });
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      if (opts.group && child.pid) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch { /* already gone */ }
+  };
   let done = false;
   const exited = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -62,11 +71,11 @@ export function startProcess(name: string, cmd: string, args: string[], opts: { 
     name, child, logFile, exited,
     running: () => !done,
     log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
-    kill: (signal = 'SIGKILL') => { if (!done) child.kill(signal); },
+    kill: (signal = 'SIGKILL') => { if (!done || opts.group) send(signal); },
     async stop(graceMs = 10_000) {
       if (done) return exited;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const t = setTimeout(() => send('SIGKILL'), graceMs);
       const code = await exited;
       clearTimeout(t);
       return code;
@@ -75,6 +84,9 @@ export function startProcess(name: string, cmd: string, args: string[], opts: { 
   live.add(proc);
   return proc;
 }
+
+/** Thrown from a waitFor check to stop waiting at once (e.g. the process being waited on exited). */
+export class GiveUp extends Error {}
 
 /** Polls check every intervalMs until it returns a value other than undefined/false, or throws after timeoutMs. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
@@ -85,6 +97,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const v = await check();
       if (v !== undefined && v !== false) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastErr = err;
     }
     if (Date.now() > deadline) {
@@ -92,4 +105,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Rejects if p has not settled within ms: no test waits forever on a stuck call. */
+export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(t));
 }

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { etcdTool } from './tools.ts';
 import { freeAddress } from './net.ts';
-import { startProcess, tempDir, waitFor, type TestProcess } from './procs.ts';
+import { GiveUp, startProcess, tempDir, waitFor, type TestProcess } from './procs.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const nodeBin = join(repoRoot, 'node_modules/.bin/node');
@@ -16,7 +16,7 @@ export function programEnv(extra: Record<string, string | undefined>): NodeJS.Pr
 }
 
 export function runProgramProcess(program: 'boot' | 'discovery', name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): TestProcess {
-  return startProcess(name, nodeBin, [join(repoRoot, 'cmd', program, 'main.ts'), ...args], { env, logDir });
+  return startProcess(name, nodeBin, [join(repoRoot, 'cmd', program, 'main.ts'), ...args], { env, logDir, group: true });
 }
 
 export interface DiscoveryProcess {
@@ -46,8 +46,46 @@ export async function startDiscovery(opts: { size?: number; token?: string; logD
   const proc = runProgramProcess('discovery', `discovery-${host}`, [], env, logDir);
   const httpUrl = `http://${host}:8081`;
   await waitFor('discovery ready', async () => {
-    if (!proc.running()) throw new Error(`discovery exited: ${proc.log().slice(-3000)}`);
+    if (!proc.running()) throw new GiveUp(`discovery exited: ${proc.log().slice(-3000)}`);
     try { return (await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
   }, 60_000);
   return { host, endpoint: `http://${host}:2381`, httpUrl, dataDir, token, proc };
+}
+
+export interface BootProcess {
+  name: string;
+  host: string;
+  clientUrl: string;
+  peerUrl: string;
+  httpUrl: string;
+  dataDir: string;
+  proc: TestProcess;
+}
+
+/** Starts boot for member `name` on its own loopback address (or `host`), without Kubernetes by default. */
+export async function startBoot(opts: { name: string; discovery?: DiscoveryProcess; host?: string; dataDir?: string; logDir: string; size?: number; env?: Record<string, string | undefined> }): Promise<BootProcess> {
+  const host = opts.host ?? (await freeAddress([2379, 2380, 8080]));
+  const dataDir = opts.dataDir ?? join(tempDir(), 'data');
+  const env = programEnv({
+    POD_NAME: opts.name,
+    POD_IP: host,
+    DEIS_ETCD_CLUSTER_SIZE: String(opts.size ?? 3),
+    DEIS_ETCD_DISCOVERY_ENDPOINT: opts.discovery?.endpoint,
+    DEIS_ETCD_DISCOVERY_TOKEN: opts.discovery?.token,
+    DEIS_ETCD_DATA_DIR: dataDir,
+    DEIS_ETCD_BINARY: etcdTool('etcd'),
+    DEIS_ETCD_KUBERNETES: 'off',
+    DEIS_ETCD_REBUILD_GRACE: '5',
+    ...opts.env,
+  });
+  const proc = runProgramProcess('boot', `${opts.name}-${host}`, [], env, opts.logDir);
+  return { name: opts.name, host, clientUrl: `http://${host}:2379`, peerUrl: `http://${host}:2380`, httpUrl: `http://${host}:8080`, dataDir, proc };
+}
+
+/** Waits until boot's /readyz answers 200 (its etcd is a healthy voting member). */
+export async function waitReady(b: BootProcess, timeoutMs = 90_000): Promise<void> {
+  await waitFor(`${b.name} ready`, async () => {
+    if (!b.proc.running()) throw new GiveUp(`${b.name} exited: ${b.proc.log().slice(-4000)}`);
+    try { return (await fetch(`${b.httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
+  }, timeoutMs, 250);
 }

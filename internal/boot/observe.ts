@@ -1,0 +1,116 @@
+// Gathers what the membership decision needs, from the data dir, the discovery service, the running
+// cluster and the Kubernetes API, into one plain Observation. Failures to reach a dependency become
+// "not reachable" facts, never exceptions: deciding what to do about them is decide()'s job.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BootConfig } from '../config/boot.ts';
+import { urlHost } from '../config/options.ts';
+import { hasMemberData } from '../datadir.ts';
+import { DeisError } from '../errors.ts';
+import type { EtcdApi, Member } from '../etcd/client.ts';
+import type { Registry, RegistrySnapshot } from '../discovery/registry.ts';
+import type { KubeApi, PodInfo } from '../k8s/client.ts';
+import type { MemberView, Observation } from '../membership/decide.ts';
+
+
+/** Written into the data dir once this member runs, so a restart knows its member ID. */
+export interface Marker { memberId: string; clusterId: string; name: string; peerUrl: string }
+export const markerPath = (dataDir: string) => join(dataDir, 'deis-etcd-member.json');
+
+export function readMarker(dataDir: string): Marker | undefined {
+  try { return JSON.parse(readFileSync(markerPath(dataDir), 'utf8')) as Marker; } catch { return undefined; }
+}
+
+export interface Self { name: string; host: string; peerUrl: string; clientUrl: string }
+
+export function selfUrls(cfg: BootConfig, host: string): Self {
+  return { name: cfg.name, host, peerUrl: `http://${urlHost(host)}:${cfg.peerPort}`, clientUrl: `http://${urlHost(host)}:${cfg.clientPort}` };
+}
+
+export interface Sources {
+  registry: Registry | undefined;
+  kube: KubeApi | undefined;
+  /** An EtcdApi for the given client URLs (the caller closes it). */
+  connect: (endpoints: string[]) => EtcdApi;
+}
+
+export interface Observed {
+  obs: Observation;
+  registry: RegistrySnapshot | undefined;
+  pods: PodInfo[] | undefined;
+  /** Client URLs where the cluster answered, mine excluded. */
+  endpoints: string[];
+  members: Member[] | undefined;
+}
+
+/** Client URLs the running cluster may answer at: heartbeats, member pods, configured endpoints. */
+export function candidateEndpoints(cfg: BootConfig, self: Self, reg: RegistrySnapshot | undefined, pods: PodInfo[] | undefined): string[] {
+  const urls = new Set<string>();
+  for (const h of reg?.heartbeats ?? []) if (h.clientUrl && h.name !== self.name) urls.add(h.clientUrl);
+  for (const p of pods ?? []) if (p.ip && p.name !== self.name) urls.add(`http://${urlHost(p.ip)}:${cfg.clientPort}`);
+  for (const u of cfg.clusterEndpoints) urls.add(u);
+  urls.delete(self.clientUrl);
+  return [...urls];
+}
+
+async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
+  return Promise.all(members.map(async (m) => {
+    let healthy = false;
+    for (const u of m.clientUrls) {
+      try { await etcd.status(u); healthy = true; break; } catch { /* next URL */ }
+    }
+    return { id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner, healthy };
+  }));
+}
+
+export async function observe(cfg: BootConfig, self: Self, src: Sources, quiet: { quietForMs: number; rebuildGraceMs: number }): Promise<Observed> {
+  const hasWal = hasMemberData(cfg.dataDir);
+  const marker = hasWal ? readMarker(cfg.dataDir) : undefined;
+
+  let registry: RegistrySnapshot | undefined;
+  if (src.registry) {
+    try { registry = await src.registry.snapshot(); } catch (err) {
+      if (err instanceof DeisError && err.reason === 'bad-size-key') throw err;
+    }
+  }
+  let pods: PodInfo[] | undefined;
+  if (src.kube) pods = await src.kube.listPods(cfg.selector); // a 403 here is fatal and names the verb
+
+  const candidates = candidateEndpoints(cfg, self, registry, pods);
+  let cluster: Observation['cluster'] = { reachable: false, anyAlive: false };
+  let members: Member[] | undefined;
+  const endpoints: string[] = [];
+  if (candidates.length) {
+    const etcd = src.connect(candidates);
+    try {
+      const list = await etcd.memberList();
+      members = list.members;
+      const views = await memberViews(etcd, list.members);
+      cluster = { reachable: true, clusterId: list.clusterId, members: views };
+      // only members that answered: a dead member's URL would stall every call that tries it
+      for (const m of list.members) {
+        if (views.find((v) => v.id === m.id)?.healthy) for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
+      }
+    } catch {
+      const answers = await Promise.all(candidates.map(async (u) => {
+        try { await fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return true; } catch { return false; }
+      }));
+      cluster = { reachable: false, anyAlive: answers.some(Boolean) };
+    } finally {
+      etcd.close();
+    }
+  }
+  const obs: Observation = {
+    self: { name: self.name, peerUrl: self.peerUrl },
+    configuredSize: cfg.clusterSize,
+    data: { hasWal, markerMemberId: marker?.memberId },
+    discovery: registry
+      ? { reachable: true, size: registry.size, registrations: registry.members, heartbeats: registry.heartbeats.filter((h) => h.name !== self.name).map((h) => h.name), clusterFormed: !!registry.cluster }
+      : { reachable: false },
+    cluster,
+    pods: pods?.map((p) => ({ name: p.name, ip: p.ip })),
+    ...quiet,
+  };
+  return { obs, registry, pods, endpoints, members };
+}
+

@@ -1,0 +1,150 @@
+// The boot program's settings: one table (flags, env names, help) and one pure validation.
+import { bool, int, oneOf, optStr, Problems, str, urlHost, type OptionSpec, type RawOptions } from './options.ts';
+import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE } from './discovery.ts';
+import type { Level } from '../log/log.ts';
+
+export const DEFAULT_SELECTOR = 'app.kubernetes.io/name=deis-etcd,app.kubernetes.io/component=member';
+
+export const bootOptions: readonly OptionSpec[] = [
+  { flag: 'name', env: ['POD_NAME'], type: 'string', describe: "this member's name: the pod name from the downward API (required)" },
+  { flag: 'namespace', env: ['POD_NAMESPACE'], type: 'string', default: "the service account's", describe: 'Kubernetes namespace of the member pods' },
+  { flag: 'advertise-host', env: ['POD_IP'], type: 'string', default: 'the pod\'s IP from the API, else the first non-loopback IPv4', describe: 'address advertised in the peer and client URLs (the pod IP)' },
+  { flag: 'listen-host', env: ['DEIS_ETCD_LISTEN_HOST'], type: 'string', default: 'advertise host', describe: 'address etcd listens on, e.g. 0.0.0.0' },
+  { flag: 'cluster-size', env: ['DEIS_ETCD_CLUSTER_SIZE'], type: 'number', default: '3', describe: 'members of a new cluster (must match the discovery registry): an odd number from 1 to 9' },
+  { flag: 'allow-even-size', env: ['DEIS_ETCD_ALLOW_EVEN_SIZE'], type: 'boolean', default: 'false', describe: 'accept an even cluster size' },
+  { flag: 'discovery-endpoint', env: ['DEIS_ETCD_DISCOVERY_ENDPOINT'], type: 'string', default: 'http://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT', describe: 'client URL of the discovery service' },
+  { flag: 'discovery-service-host', env: ['DEIS_ETCD_DISCOVERY_SERVICE_HOST'], type: 'string', describe: "the discovery Service's host (set by Kubernetes)" },
+  { flag: 'discovery-service-port', env: ['DEIS_ETCD_DISCOVERY_SERVICE_PORT'], type: 'number', default: '2381', describe: "the discovery Service's port (set by Kubernetes)" },
+  { flag: 'cluster-endpoints', env: ['DEIS_ETCD_CLUSTER_ENDPOINTS'], type: 'string', default: 'http://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set', describe: 'comma-separated client URLs where the running cluster may answer (besides heartbeats and pods)' },
+  { flag: 'token-file', env: ['DEIS_ETCD_TOKEN_FILE'], type: 'string', default: DEFAULT_TOKEN_FILE, describe: 'file holding the discovery token (the mounted Secret)' },
+  { flag: 'token', env: ['DEIS_ETCD_DISCOVERY_TOKEN'], type: 'string', describe: 'the discovery token itself (beats --token-file)' },
+  { flag: 'selector', env: ['DEIS_ETCD_SELECTOR'], type: 'string', default: DEFAULT_SELECTOR, describe: "label selector of the cluster's member pods" },
+  { flag: 'statefulset', env: ['DEIS_ETCD_STATEFULSET'], type: 'string', default: 'the pod name without its ordinal', describe: 'StatefulSet whose replicas tell a scale-down from a restart' },
+  { flag: 'kubernetes', env: ['DEIS_ETCD_KUBERNETES'], type: 'string', default: 'auto', describe: 'use the Kubernetes API: auto (when configured), on, off' },
+  { flag: 'client-port', env: ['DEIS_ETCD_MEMBER_CLIENT_PORT'], type: 'number', default: '2379', describe: 'etcd client port' },
+  { flag: 'peer-port', env: ['DEIS_ETCD_PEER_PORT'], type: 'number', default: '2380', describe: 'etcd peer port' },
+  { flag: 'data-dir', env: ['DEIS_ETCD_DATA_DIR'], type: 'string', default: '/var/lib/etcd', describe: 'etcd data directory (a persistent volume keeps the member across pod restarts)' },
+  { flag: 'etcd-binary', env: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
+  { flag: 'http-port', env: ['DEIS_ETCD_HTTP_PORT'], type: 'number', default: '8080', describe: 'port of /healthz, /readyz and /metrics' },
+  { flag: 'start-timeout', env: ['DEIS_ETCD_START_TIMEOUT'], type: 'number', default: '120', describe: 'seconds for etcd to become healthy (and a learner to be promoted)' },
+  { flag: 'wait-timeout', env: ['DEIS_ETCD_WAIT_TIMEOUT'], type: 'number', default: '300', describe: 'seconds to keep waiting (discovery down, no quorum, another member joining) before exiting' },
+  { flag: 'rebuild-grace', env: ['DEIS_ETCD_REBUILD_GRACE'], type: 'number', default: '20', describe: 'seconds without any live member before the registry is reset and a new cluster bootstraps' },
+  { flag: 'heal-interval', env: ['DEIS_ETCD_HEAL_INTERVAL'], type: 'number', default: '10', describe: 'seconds between background heal passes (leader only)' },
+  { flag: 'pod-gone-grace', env: ['DEIS_ETCD_POD_GONE_GRACE'], type: 'number', default: '30', describe: 'seconds a member\'s pod must be gone before the heal pass removes it' },
+  { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
+  { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
+];
+
+/** etcd flags boot sets itself: an ETCD_* variable for one of them is dropped and reported. */
+export const OWNED_ETCD_ENV = [
+  'ETCD_NAME', 'ETCD_DATA_DIR', 'ETCD_LISTEN_CLIENT_URLS', 'ETCD_ADVERTISE_CLIENT_URLS', 'ETCD_LISTEN_PEER_URLS',
+  'ETCD_INITIAL_ADVERTISE_PEER_URLS', 'ETCD_INITIAL_CLUSTER', 'ETCD_INITIAL_CLUSTER_STATE', 'ETCD_INITIAL_CLUSTER_TOKEN',
+  'ETCD_DISCOVERY', 'ETCD_DISCOVERY_TOKEN', 'ETCD_DISCOVERY_ENDPOINTS', 'ETCD_DISCOVERY_SRV',
+];
+
+export interface BootConfig {
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly advertiseHost: string | undefined;
+  readonly listenHost: string | undefined;
+  readonly clusterSize: number;
+  readonly discoveryEndpoint: string | undefined;
+  readonly clusterEndpoints: readonly string[];
+  readonly tokenFile: string;
+  readonly token: string | undefined;
+  readonly selector: string;
+  readonly statefulSet: string | undefined;
+  readonly kubernetes: 'auto' | 'on' | 'off';
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  readonly etcdBinary: string;
+  readonly httpPort: number;
+  readonly startTimeoutS: number;
+  readonly waitTimeoutS: number;
+  readonly rebuildGraceS: number;
+  readonly healIntervalS: number;
+  readonly podGoneGraceS: number;
+  /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
+  readonly etcdEnv: Readonly<Record<string, string>>;
+  /** Why some ETCD_* variables were dropped. */
+  readonly etcdEnvDropped: readonly string[];
+  readonly logLevel: Level;
+  readonly logFormat: 'json' | 'text';
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkUrl(v: string, source: string, p: Problems): void {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
+  } catch {
+    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
+  }
+}
+
+/** Pure: raw options and env -> a frozen config, or one config error listing every problem. */
+export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfig {
+  const p = new Problems();
+  const name = optStr(raw, 'name');
+  if (!name) p.add('no member name: set POD_NAME from the downward API (fieldRef metadata.name) or --name');
+  else if (name.length > 63 || !dnsLabel.test(name)) p.add(`${raw.name!.source} must be a DNS label like deis-etcd-0, not '${name}'`);
+
+  let discoveryEndpoint = optStr(raw, 'discovery-endpoint');
+  if (discoveryEndpoint) checkUrl(discoveryEndpoint, raw['discovery-endpoint']!.source, p);
+  else {
+    const host = optStr(raw, 'discovery-service-host');
+    const port = int(raw, 'discovery-service-port', 2381, p, 1, 65535);
+    if (host) discoveryEndpoint = `http://${urlHost(host)}:${port}`;
+  }
+  let clusterEndpoints = (optStr(raw, 'cluster-endpoints') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of clusterEndpoints) checkUrl(u, raw['cluster-endpoints']!.source, p);
+  if (!clusterEndpoints.length && env.DEIS_ETCD_SERVICE_HOST) {
+    clusterEndpoints = [`http://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
+  }
+
+  const etcdEnv: Record<string, string> = {};
+  const etcdEnvDropped: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('ETCD_') || v === undefined) continue;
+    if (!/^ETCD_[A-Z0-9_]+$/.test(k)) p.add(`environment variable ${k} is not a valid etcd setting name (ETCD_ followed by upper-case flag words)`);
+    else if (/[\n\r\0]/.test(v)) p.add(`environment variable ${k} holds a line break or NUL`);
+    else if (OWNED_ETCD_ENV.includes(k)) etcdEnvDropped.push(`${k} is ignored: boot sets that etcd flag itself`);
+    else etcdEnv[k] = v;
+  }
+
+  const allowEven = bool(raw, 'allow-even-size', false, p);
+  const cfg: BootConfig = {
+    name: name ?? '',
+    namespace: optStr(raw, 'namespace'),
+    advertiseHost: checkHost(raw, 'advertise-host', p),
+    listenHost: checkHost(raw, 'listen-host', p),
+    clusterSize: checkClusterSize(raw, p, allowEven),
+    discoveryEndpoint,
+    clusterEndpoints,
+    tokenFile: str(raw, 'token-file', DEFAULT_TOKEN_FILE),
+    token: raw.token?.value,
+    selector: str(raw, 'selector', DEFAULT_SELECTOR),
+    statefulSet: optStr(raw, 'statefulset'),
+    kubernetes: oneOf(raw, 'kubernetes', 'auto', ['auto', 'on', 'off'] as const, p),
+    clientPort: int(raw, 'client-port', 2379, p, 1, 65535),
+    peerPort: int(raw, 'peer-port', 2380, p, 1, 65535),
+    dataDir: str(raw, 'data-dir', '/var/lib/etcd'),
+    etcdBinary: str(raw, 'etcd-binary', 'etcd'),
+    httpPort: int(raw, 'http-port', 8080, p, 1, 65535),
+    startTimeoutS: int(raw, 'start-timeout', 120, p, 1, 3600),
+    waitTimeoutS: int(raw, 'wait-timeout', 300, p, 1, 86400),
+    rebuildGraceS: int(raw, 'rebuild-grace', 20, p, 0, 3600),
+    healIntervalS: int(raw, 'heal-interval', 10, p, 1, 3600),
+    podGoneGraceS: int(raw, 'pod-gone-grace', 30, p, 0, 86400),
+    etcdEnv,
+    etcdEnvDropped,
+    logLevel: oneOf(raw, 'log-level', 'info', ['debug', 'info', 'warn', 'error'] as const, p),
+    logFormat: oneOf(raw, 'log-format', 'json', ['json', 'text'] as const, p),
+  };
+  if (cfg.clientPort === cfg.peerPort) p.add('--client-port and --peer-port must differ');
+  if (!cfg.selector.includes('=')) p.add(`--selector must be a label selector like app=deis-etcd, not '${cfg.selector}'`);
+  p.check('boot');
+  return Object.freeze(cfg);
+}
