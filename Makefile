@@ -39,3 +39,13 @@ test-integration: deps tools ## integration tests (real etcd)
 	$(NODE) test/run.ts integration
 test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control plane)
 	$(NODE) test/run.ts e2e
+
+##@ Run it
+.PHONY: up down status
+up: deps ## run a local cluster: the discovery service and three members on 127.0.10.x (make down stops it)
+	build/tools/install.sh etcd-3.6
+	$(NODE) build/local/cluster.ts up
+down: ## stop the local cluster and remove its state
+	$(NODE) build/local/cluster.ts down
+status: ## show the local cluster's processes
+	$(NODE) build/local/cluster.ts status
