@@ -30,7 +30,8 @@ typecheck: deps ## type-check everything with tsc
 ##@ Tests
 .PHONY: test
 test: deps tools typecheck ## install what is missing, then run every suite (the README's test command)
-	$(NODE) test/run.ts unit integration e2e
+	$(NODE) build/docs.ts --check
+	$(NODE) test/run.ts unit integration integration@3.7 e2e
 
 .PHONY: test-unit test-integration test-e2e
 test-unit: deps ## unit tests only (pure logic, no processes)

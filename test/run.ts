@@ -2,7 +2,8 @@
 // so a crash or a hung test is contained and its real processes are torn down with it, then prints
 // one summary line per suite: "<suite>: N passed, N failed[, N skipped]". .ci/run sums those lines.
 //
-// Usage: node test/run.ts <suite>... [--filter REGEX]
+// Usage: node test/run.ts <suite>[@<etcd minor>]... [--filter REGEX]
+//   e.g. `integration@3.7` runs the integration suite against etcd 3.7 (DEIS_ETCD_TEST_ETCD=3.7).
 // Env:   DEIS_ETCD_TEST_FILE_TIMEOUT_S  per-file limit (default 600 s; e2e 1200 s)
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -43,13 +44,13 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-function runFile(file: string, limitS: number): Promise<Tally> {
+function runFile(file: string, limitS: number, env: NodeJS.ProcessEnv): Promise<Tally> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '--no-color', relative(root, file).replace(/[^/]+$/, ''), `${file.split('/').pop()!.replace(/\./g, '\\.')}$`], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...env, FORCE_COLOR: '0' },
     });
     current = child.pid;
     let out = '';
@@ -81,17 +82,19 @@ function runFile(file: string, limitS: number): Promise<Tally> {
 
 let exit = 0;
 const lines: string[] = [];
-for (const suite of suites) {
+for (const label of suites) {
+  const [suite, minor] = label.split('@') as [string, string | undefined];
+  const env = minor ? { ...process.env, DEIS_ETCD_TEST_ETCD: minor } : process.env;
   const files = testFiles(join(root, 'test', suite)).filter((f) => !filter || filter.test(f));
   const limitS = Number(process.env.DEIS_ETCD_TEST_FILE_TIMEOUT_S ?? (suite === 'e2e' ? 1200 : 600));
   const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
   for (const file of files) {
-    process.stdout.write(`\n== ${suite}: ${relative(root, file)}\n`);
-    const t = await runFile(file, limitS);
+    process.stdout.write(`\n== ${label}: ${relative(root, file)}\n`);
+    const t = await runFile(file, limitS, env);
     tally.passed += t.passed; tally.failed += t.failed; tally.skipped += t.skipped;
   }
   if (tally.failed) exit = 1;
-  lines.push(`${suite}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`);
+  lines.push(`${label}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`);
 }
 process.stdout.write('\n' + lines.join('\n') + '\n');
 process.exitCode = exit;
