@@ -1,0 +1,73 @@
+// Every overlay renders with the real kubectl's kustomize, and keeps the base's promises: the cluster
+// size set once (replicas == both programs' DEIS_ETCD_CLUSTER_SIZE), no token in any manifest,
+// hardened pods, the least-privilege Role. (kubectl apply --dry-run=server runs in the e2e suite.)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { kubeTool } from '../helpers/tools.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function render(overlay: string): Obj[] {
+  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', `${root}/kustomize/overlays/${overlay}`], { encoding: 'utf8' });
+  return JSON.parse(JSON.stringify(loadAllYaml(yaml))) as Obj[]; // plain data: no undefined fields
+}
+const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name)!;
+const env = (c: Obj, name: string) => (c.env as Obj[]).find((e) => e.name === name)?.value as string | undefined;
+
+const overlays: { name: string; replicas: number; imagePrefix: string }[] = [
+  { name: 'dev', replicas: 3, imagePrefix: 'registry.example:5000/deis/etcd:' },
+  { name: 'insecure-registry', replicas: 3, imagePrefix: 'insecure-registry.example:5000/deis/etcd:' },
+  { name: 'production', replicas: 5, imagePrefix: 'deis/etcd:' },
+  { name: 'local', replicas: 3, imagePrefix: 'deis/etcd:' },
+];
+
+for (const o of overlays) {
+  test(`${o.name}: renders; size set once; hardened; no token in manifests`, () => {
+    const objs = render(o.name);
+    const sts = find(objs, 'StatefulSet', 'deis-etcd');
+    const dep = find(objs, 'Deployment', 'deis-etcd-discovery');
+    assert.is(sts.spec.replicas, o.replicas);
+    const boot = sts.spec.template.spec.containers[0];
+    const disc = dep.spec.template.spec.containers[0];
+    assert.is(env(boot, 'DEIS_ETCD_CLUSTER_SIZE'), String(o.replicas));
+    assert.is(env(disc, 'DEIS_ETCD_CLUSTER_SIZE'), String(o.replicas));
+    assert.equal([boot.command, disc.command], [['/bin/boot'], ['/bin/discovery']]);
+    for (const c of [boot, disc]) {
+      assert.ok(c.image.startsWith(o.imagePrefix), c.image);
+      assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    }
+    for (const pod of [sts.spec.template.spec, dep.spec.template.spec]) {
+      assert.is(pod.securityContext.runAsNonRoot, true);
+      assert.is(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+      assert.is(pod.serviceAccountName, 'deis-etcd');
+    }
+    assert.not.ok(objs.some((x) => x.kind === 'Secret'), 'no Secret (so no token) in the manifests');
+    const peers = find(objs, 'Service', 'deis-etcd-peers');
+    assert.equal([peers.spec.clusterIP, peers.spec.publishNotReadyAddresses], ['None', true]);
+    assert.equal(find(objs, 'Service', 'deis-etcd-discovery').spec.ports[0].port, 2381);
+    assert.equal(find(objs, 'PodDisruptionBudget', 'deis-etcd').spec.maxUnavailable, 1);
+    assert.is(sts.spec.podManagementPolicy, 'Parallel');
+  });
+}
+
+test('production: persistent volumes, anti-affinity, topology spread, priority class', () => {
+  const objs = render('production');
+  const sts = find(objs, 'StatefulSet', 'deis-etcd');
+  assert.is(sts.spec.volumeClaimTemplates[0].metadata.name, 'data');
+  assert.not.ok((sts.spec.template.spec.volumes as Obj[]).some((v) => v.name === 'data'), 'data comes from the claim template');
+  assert.ok(sts.spec.template.spec.affinity.podAntiAffinity);
+  assert.ok(sts.spec.template.spec.topologySpreadConstraints.length);
+  assert.is(sts.spec.template.spec.priorityClassName, 'deis-etcd');
+  assert.is(find(objs, 'Deployment', 'deis-etcd-discovery').spec.template.spec.volumes.find((v: Obj) => v.name === 'data').persistentVolumeClaim.claimName, 'deis-etcd-discovery');
+});
+
+test('the Role grants exactly the calls boot and discovery make', () => {
+  const role = find(render('dev'), 'Role', 'deis-etcd');
+  const rules = (role.rules as Obj[]).map((r) => `${r.apiGroups.join(',') || 'core'}/${r.resources.join(',')}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`).sort();
+  assert.equal(rules, ['apps/statefulsets: get', 'core/pods: get,list', 'core/secrets: create', 'core/secrets[deis-etcd-discovery-token]: get']);
+});
+
+test.run();
