@@ -50,3 +50,9 @@ down: ## stop the local cluster and remove its state
 	$(NODE) build/local/cluster.ts down
 status: ## show the local cluster's processes
 	$(NODE) build/local/cluster.ts status
+
+##@ Measure
+.PHONY: bench
+bench: deps ## benchmarks as ratios against etcd's floor (not a test; writes bench/results/)
+	build/tools/install.sh etcd-3.6
+	$(NODE) bench/run.ts

@@ -1,0 +1,177 @@
+// `make bench`: how fast and how gently deis-etcd forms and heals a cluster, as ratios against etcd's
+// own floor, on this machine, in one run. Not a test: it prints a markdown table and writes
+// bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
+//
+// Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30)
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { startEtcd, startEtcdCluster, waitHealthy } from '../test/helpers/etcd.ts';
+import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/helpers/programs.ts';
+import { tempDir, waitFor, within } from '../test/helpers/procs.ts';
+import { freeAddress } from '../test/helpers/net.ts';
+import { etcdVersion } from '../test/helpers/tools.ts';
+
+const reps = Number(process.env.BENCH_REPS ?? 5);
+const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
+const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
+
+interface Stat { median: number; min: number; max: number; n: number }
+const stat = (xs: number[]): Stat => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)] ?? NaN, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
+};
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN; };
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+async function timeIt(fn: () => Promise<() => Promise<void>>): Promise<number> {
+  const t0 = performance.now();
+  const cleanup = await fn();
+  const ms = performance.now() - t0;
+  await cleanup();
+  return ms;
+}
+
+/** etcd's floor: 3 members with a static --initial-cluster, process start to all healthy. */
+async function floor(): Promise<number> {
+  return timeIt(async () => { const c = await startEtcdCluster({ size: 3 }); return () => c.stop(); });
+}
+
+/** One member's start: a single-member etcd from process start to healthy. */
+async function singleStart(): Promise<number> {
+  return timeIt(async () => {
+    const m = await startEtcd({ name: 'solo' });
+    await waitHealthy(m);
+    return async () => { await m.proc.stop(); };
+  });
+}
+
+async function cluster(logDir: string) {
+  const disc = await startDiscovery({ size: 3, logDir });
+  const t0 = performance.now();
+  const boots: BootProcess[] = [];
+  for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) boots.push(await startBoot({ name, discovery: disc, logDir }));
+  await Promise.all(boots.map((b) => waitReady(b)));
+  return { disc, boots, ms: performance.now() - t0, stop: async () => { await Promise.all(boots.map((b) => b.proc.stop())); await disc.proc.stop(); } };
+}
+
+/** Cold bootstrap, direct: discovery already up; three boots from spawn to all ready. */
+async function coldDirect(): Promise<number> {
+  const c = await cluster(tempDir());
+  await c.stop();
+  return c.ms;
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function memberIds(boots: BootProcess[]): Promise<{ name: string; learner: boolean }[]> {
+  const c = new Etcd3({ hosts: boots.filter((b) => b.proc.running()).map((b) => b.clientUrl), dialTimeout: 2000 });
+  try {
+    return (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members.map((m) => ({ name: m.name, learner: !!m.isLearner }));
+  } finally {
+    c.close();
+  }
+}
+
+/** A bounded write load: `rate` puts/s for `seconds`; latencies of the successful ones and a failure count. */
+async function load(endpoints: string[], seconds: number, during?: () => Promise<void>): Promise<{ lat: number[]; failed: number; sent: number }> {
+  const c = new Etcd3({ hosts: endpoints, dialTimeout: 2000 });
+  const lat: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  const total = rate * seconds;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  const side = during?.();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sent++;
+    const s = performance.now();
+    inflight.push(within(10_000, 'put', c.put(`bench/${i % 1000}`).value(String(i)).exec()).then(() => { lat.push(performance.now() - s); }, () => { failed++; }));
+  }
+  await Promise.all(inflight);
+  await side;
+  c.close();
+  return { lat, failed, sent };
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = { date: new Date().toISOString(), etcd: etcdVersion(), machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`, reps };
+  const floors: number[] = [], singles: number[] = [], colds: number[] = [], heals: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    log(`rep ${i + 1}/${reps}: floor, single, cold`);
+    floors.push(await floor());
+    singles.push(await singleStart());
+    colds.push(await coldDirect());
+  }
+  log('heal, availability and overhead');
+  const logDir = tempDir();
+  const c = await cluster(logDir);
+  const rss = { boot: c.boots.map((b) => rssMiB(b.proc.child.pid!)), discovery: rssMiB(c.disc.proc.child.pid!) };
+  const steady = await load(c.boots.map((b) => b.clientUrl), Math.min(10, loadS));
+  let healLoad: { lat: number[]; failed: number; sent: number } | undefined;
+  for (let i = 0; i < reps; i++) {
+    const idx = i % 3;
+    const victim = c.boots[idx]!;
+    const heal = async () => {
+      victim.proc.kill('SIGKILL');
+      await victim.proc.exited;
+      const t0 = performance.now();
+      c.boots[idx] = await startBoot({ name: victim.name, discovery: c.disc, logDir, host: await freeAddress([2379, 2380, 8080]) });
+      await waitReady(c.boots[idx]);
+      await waitFor('no stale member', async () => {
+        const ms = await memberIds(c.boots);
+        return ms.length === 3 && ms.every((m) => !m.learner);
+      }, 60_000, 100);
+      heals.push(performance.now() - t0);
+    };
+    if (i === 0) healLoad = await load(c.boots.filter((_, j) => j !== idx).map((b) => b.clientUrl), loadS, heal);
+    else await heal();
+  }
+  await c.stop();
+
+  const f = stat(floors), s = stat(singles), cd = stat(colds), h = stat(heals);
+  Object.assign(results, {
+    floorMs: f, singleMemberStartMs: s, coldBootstrapDirectMs: cd, healDirectMs: h,
+    rssMiB: rss,
+    availability: {
+      rate, seconds: loadS,
+      steady: { sent: steady.sent, failed: steady.failed, p50: pct(steady.lat, 0.5), p99: pct(steady.lat, 0.99) },
+      duringHeal: healLoad && { sent: healLoad.sent, failed: healLoad.failed, p50: pct(healLoad.lat, 0.5), p99: pct(healLoad.lat, 0.99) },
+    },
+  });
+  const r = (x: number) => x.toFixed(0);
+  const row = (name: string, st: Stat, base: number | undefined, target: string) => `| ${name} | ${r(st.median)} | ${r(st.min)}–${r(st.max)} | ${base ? (st.median / base).toFixed(2) + 'x' : ''} | ${target} |`;
+  const hl = healLoad!;
+  const table = [
+    `Machine: ${results.machine as string}; etcd ${etcdVersion()}; ${reps} repetitions; direct path (no Kubernetes).`,
+    '',
+    '| measure | median ms | range ms | ratio | target |',
+    '|---|---|---|---|---|',
+    row('floor: 3 etcd, static --initial-cluster, to all healthy', f, undefined, ''),
+    row('one etcd member, start to healthy', s, undefined, ''),
+    row('cold bootstrap: 3 boots through discovery, to all ready', cd, f.median, '<= 2x floor'),
+    row('heal: kill -9 + replacement with empty data, to voter and no stale member', h, s.median, '<= 3x one member\'s start'),
+    '',
+    `| availability (${rate} writes/s) | sent | failed | p50 ms | p99 ms | p99 ratio |`,
+    '|---|---|---|---|---|---|',
+    `| steady (${Math.min(10, loadS)} s) | ${steady.sent} | ${steady.failed} | ${pct(steady.lat, 0.5).toFixed(1)} | ${pct(steady.lat, 0.99).toFixed(1)} | 1x |`,
+    `| during one heal (${loadS} s) | ${hl.sent} | ${hl.failed} | ${pct(hl.lat, 0.5).toFixed(1)} | ${pct(hl.lat, 0.99).toFixed(1)} | ${(pct(hl.lat, 0.99) / pct(steady.lat, 0.99)).toFixed(2)}x |`,
+    '',
+    `RSS once steady (node + TypeScript from source): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB (target <= 60), discovery ${rss.discovery.toFixed(0)} MiB.`,
+  ].join('\n');
+  console.log(table);
+  const dir = new URL('./results/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${(results.date as string).replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ ...results, table }, null, 2));
+  log(`wrote ${file}`);
+}
+
+await main();
