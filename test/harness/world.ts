@@ -1,0 +1,65 @@
+// The test world in one call: a real control plane plus the node agent, with the image entrypoints
+// mapped to this checkout's programs and etcd on the containers' PATH. Used by the e2e suite and by
+// `make up`'s Kubernetes mode.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { startControlPlane, type ControlPlane } from './control-plane.ts';
+import { NodeAgent } from './node-agent.ts';
+import { etcdTool, kubeTool } from '../helpers/tools.ts';
+import { tempDir, waitFor } from '../helpers/procs.ts';
+
+const run = promisify(execFile);
+export const repoRoot = new URL('../..', import.meta.url).pathname;
+const node = join(repoRoot, 'node_modules/.bin/node');
+
+/** Image entrypoints -> this checkout's programs. */
+export const defaultPrograms = (): Record<string, string[]> => ({
+  '/bin/boot': [node, join(repoRoot, 'cmd/boot/main.ts')],
+  '/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
+  '/usr/local/bin/boot': [node, join(repoRoot, 'cmd/boot/main.ts')],
+  '/usr/local/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
+});
+
+export interface TestWorld {
+  cp: ControlPlane;
+  agent: NodeAgent;
+  kubeconfig: string;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  /** Runs the real kubectl against the world; rejects with its stderr on failure. */
+  kubectl(args: string[], input?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorld(opts: { dir?: string; programs?: Record<string, string[]> } = {}): Promise<TestWorld> {
+  const dir = opts.dir ?? tempDir('deis-etcd-world-');
+  const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
+  const agent = new NodeAgent({
+    kubeconfig: cp.kubeconfig, apiHost: cp.host, apiPort: cp.port, stateDir: join(dir, 'node'),
+    programs: opts.programs ?? defaultPrograms(), extraPath: [join(etcdTool('etcd'), '..')],
+  });
+  await agent.start();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cp.kubeconfig);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  // the default ServiceAccount must exist before pods can be admitted
+  await waitFor('the default ServiceAccount', async () => (await core.listNamespacedServiceAccount({ namespace: 'default' })).items.length > 0, 30_000, 200);
+  const kubectl = async (args: string[], input?: string) => {
+    const p = run(kubeTool('kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { maxBuffer: 16 * 2 ** 20 });
+    if (input !== undefined) { p.child.stdin!.end(input); }
+    try {
+      return (await p).stdout;
+    } catch (err) {
+      throw new Error(`kubectl ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    }
+  };
+  return {
+    cp, agent, kubeconfig: cp.kubeconfig, core, apps: kc.makeApiClient(k8s.AppsV1Api), kubectl,
+    async stop() {
+      await agent.stop();
+      await cp.stop();
+    },
+  };
+}
