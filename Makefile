@@ -27,19 +27,6 @@ tools: ## build the pinned etcd 3.6/3.7 and Kubernetes binaries into the tool ca
 typecheck: deps ## type-check everything with tsc
 	node_modules/.bin/tsc --noEmit -p .
 
-##@ Tests
-.PHONY: test
-test: deps tools typecheck ## install what is missing, then run every suite (the README's test command)
-	$(NODE) test/run.ts unit integration e2e
-
-.PHONY: test-unit test-integration test-e2e
-test-unit: deps ## unit tests only (pure logic, no processes)
-	$(NODE) test/run.ts unit
-test-integration: deps tools ## integration tests (real etcd)
-	$(NODE) test/run.ts integration
-test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control plane)
-	$(NODE) test/run.ts e2e
-
 ##@ Package and deploy
 # The image: $(DEV_REGISTRY)/$(IMAGE_PREFIX)/etcd:$(VERSION), e.g. make all DEV_REGISTRY=registry.example:5000
 DEV_REGISTRY ?=
@@ -66,11 +53,11 @@ build: deps ## bundle boot, discovery and the multi-call deis-etcd into dist/*.c
 bin: deps ## the single executable dist/bin/deis-etcd (Node SEA) with boot and discovery links
 	DEIS_ETCD_VERSION=$(BUILD_VERSION) $(NODE) build/sea.ts
 
-docker-build: ## build the image $(IMAGE) (Dockerfile: Node 24 build stage, distroless final stage)
+docker-build: ## build the image (Dockerfile: Node 24 build stage, distroless final stage)
 	$(need-registry)
 	$(DOCKER) build --build-arg DEIS_ETCD_VERSION=$(BUILD_VERSION) -t $(IMAGE) .
 
-docker-push: ## push $(IMAGE) to $(DEV_REGISTRY)
+docker-push: ## push the image to DEV_REGISTRY
 	$(need-registry)
 	$(DOCKER) push $(IMAGE)
 
@@ -81,12 +68,12 @@ kube-secrets: ## create the discovery token Secret with a random token, unless i
 kube-service: ## create the Services first (pods see their env vars only when the Service predates them)
 	$(KUBECTL) kustomize $(DEV_OVERLAY) | awk 'BEGIN { RS = "\n---\n"; ORS = "\n---\n" } /(^|\n)kind: Service\n/' | $(KUBECTL) apply -f -
 
-kube-render: ## write a copy of the dev overlay with the image set to $(IMAGE) into .local/deploy
+kube-render: ## write a copy of the dev overlay with the image set (set-image) into .local/deploy
 	$(need-registry)
 	rm -rf $(DEPLOY_DIR) && mkdir -p $(DEPLOY_DIR) && cp -R kustomize $(DEPLOY_DIR)/
 	$(NODE) build/kube/set-image.ts $(DEPLOY_DIR)/$(DEV_OVERLAY)/kustomization.yaml deis/etcd=$(IMAGE)
 
-deploy: kube-render ## apply the dev overlay with the image $(IMAGE)
+deploy: kube-render ## apply the dev overlay with the image (make info shows it)
 	$(KUBECTL) apply -k $(DEPLOY_DIR)/$(DEV_OVERLAY)
 
 kube-delete: ## delete what deploy applied (the token Secret stays: delete it by hand for a new token)
@@ -96,3 +83,16 @@ all: build docker-build docker-push deploy ## bundle, build and push the image, 
 
 clean: ## remove dist/ and .local/deploy
 	rm -rf dist $(DEPLOY_DIR)
+
+##@ Tests
+.PHONY: test
+test: deps tools typecheck ## install what is missing, then run every suite (the README's test command)
+	$(NODE) test/run.ts unit integration e2e
+
+.PHONY: test-unit test-integration test-e2e
+test-unit: deps ## unit tests only (pure logic, no processes)
+	$(NODE) test/run.ts unit
+test-integration: deps tools ## integration tests (real etcd)
+	$(NODE) test/run.ts integration
+test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control plane)
+	$(NODE) test/run.ts e2e
