@@ -28,6 +28,8 @@ export interface SeaOptions {
   node?: string;
   strip?: boolean;
   version?: string;
+  /** Where the bundles go; the executable goes into its bin/ (default dist). */
+  outDir?: string;
 }
 
 export interface BuiltExecutable {
@@ -59,8 +61,9 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
   if (!/^v(2[4-9]|[3-9]\d)\./.test(nodeVersion)) throw new Error(`sea: ${node} is Node ${nodeVersion}; the executable needs Node 24+`);
   const inject = loadPostject(root, process.env);
 
-  await bundle({ root, version });
-  const binDir = join(root, 'dist/bin');
+  const outDir = resolve(root, opts.outDir ?? 'dist');
+  await bundle({ root, version, outDir });
+  const binDir = join(outDir, 'bin');
   rmSync(binDir, { recursive: true, force: true });
   mkdirSync(binDir, { recursive: true });
   const exe = join(binDir, 'deis-etcd');
@@ -70,7 +73,7 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
     const blob = join(work, 'sea.blob');
     const config = join(work, 'sea-config.json');
     writeFileSync(config, JSON.stringify({
-      main: join(root, 'dist/deis-etcd.cjs'),
+      main: join(outDir, 'deis-etcd.cjs'),
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
