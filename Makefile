@@ -39,7 +39,7 @@ DOCKER ?= docker
 KUBECTL ?= kubectl
 DEV_OVERLAY := kustomize/overlays/dev
 DEPLOY_DIR := .local/deploy
-need-registry = @test -n "$(DEV_REGISTRY)" || { echo "error: DEV_REGISTRY is not set: make $@ DEV_REGISTRY=host:port (the registry that Kubernetes pulls from)" >&2; exit 2; }
+need-registry = @test -n "$(DEV_REGISTRY)" || { echo "error: DEV_REGISTRY is not set: make $(or $(MAKECMDGOALS),$@) DEV_REGISTRY=host:port (the registry that Kubernetes pulls from)" >&2; exit 2; }
 
 .PHONY: info build bin docker-build docker-push kube-secrets kube-service kube-render deploy kube-delete all clean
 info: ## print the image name that docker-build, docker-push and deploy use
