@@ -52,32 +52,40 @@ test.before(async () => {
   for (const link of ['boot', 'discovery']) symlinkSync('deis-etcd', join(alone, link));
 });
 
-/**
- * Runs the discovery program (cmd + args) with size 3 on its own loopback address until /readyz is
- * ready, reads the size key back over gRPC from the test, then stops it with SIGTERM.
- */
-async function discoverySmoke(name: string, cmd: string, args: string[], cwd: string): Promise<void> {
-  const host = await freeAddress([2381, 2382, 8081]);
-  const token = `t${Math.random().toString(16).slice(2)}`;
-  const env = bareEnv({
-    POD_IP: host,
-    DEIS_ETCD_CLUSTER_SIZE: '3',
-    DEIS_ETCD_DISCOVERY_TOKEN: token,
-    DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'),
-    DEIS_ETCD_BINARY: etcdTool('etcd'),
-  });
-  const proc = startProcess(name, cmd, args, { env, cwd, logDir: tempDir() });
-  const client = new Etcd3({ hosts: `http://${host}:2381`, dialTimeout: 2000 });
+interface Running { host: string; token: string; stop(): Promise<number>; log(): string }
+
+/** Starts a program (cmd + args) with env on host and waits until its /readyz on httpPort says ready. */
+async function startReady(name: string, cmd: string, args: string[], cwd: string, host: string, httpPort: number, env: Record<string, string>): Promise<Running> {
+  const proc = startProcess(name, cmd, args, { env: bareEnv({ POD_IP: host, DEIS_ETCD_BINARY: etcdTool('etcd'), DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'), ...env }), cwd, logDir: tempDir() });
   try {
     await waitFor(`${name} ready`, async () => {
       if (!proc.running()) throw new Error(`${name} exited: ${proc.log().slice(-3000)}`);
-      try { return (await fetch(`http://${host}:8081/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
+      try { return (await fetch(`http://${host}:${httpPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
     }, 60_000);
-    assert.is(await client.get(`/_etcd/registry/${token}/_config/size`).string(), '3');
-    assert.match(proc.log(), new RegExp(`"version":"${VERSION}"|version=${VERSION}`));
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { host, token: env.DEIS_ETCD_DISCOVERY_TOKEN ?? '', stop: () => proc.stop(), log: proc.log };
+}
+
+/** The discovery program (size `size`) on its own loopback address, ready. */
+async function startDiscovery(name: string, cmd: string, args: string[], cwd: string, size = 3): Promise<Running> {
+  const host = await freeAddress([2381, 2382, 8081]);
+  const token = `t${Math.random().toString(16).slice(2)}`;
+  return startReady(name, cmd, args, cwd, host, 8081, { DEIS_ETCD_CLUSTER_SIZE: String(size), DEIS_ETCD_DISCOVERY_TOKEN: token });
+}
+
+/** Discovery comes up, its size key reads back over gRPC from the test, its log has our version. */
+async function discoverySmoke(name: string, cmd: string, args: string[], cwd: string): Promise<void> {
+  const disc = await startDiscovery(name, cmd, args, cwd);
+  const client = new Etcd3({ hosts: `http://${disc.host}:2381`, dialTimeout: 2000 });
+  try {
+    assert.is(await client.get(`/_etcd/registry/${disc.token}/_config/size`).string(), '3');
+    assert.match(disc.log(), new RegExp(`"version":"${VERSION}"|version=${VERSION}`));
   } finally {
     client.close();
-    await proc.stop();
+    await disc.stop();
   }
 }
 
@@ -144,6 +152,31 @@ for (const program of ['boot', 'discovery'] as const) {
 
 test('the executable alone, as discovery, serves discovery on a real etcd', async () => {
   await discoverySmoke('discovery-sea', join(alone, 'discovery'), [], alone);
+});
+
+test('the executable alone: a one-member cluster bootstraps through discovery, boot makes it ready', async () => {
+  const disc = await startDiscovery('discovery-sea-1', join(alone, 'discovery'), [], alone, 1);
+  const host = await freeAddress([2379, 2380, 8080]);
+  let member: Running | undefined;
+  try {
+    member = await startReady('boot-sea', join(alone, 'boot'), [], alone, host, 8080, {
+      POD_NAME: 'deis-etcd-0',
+      DEIS_ETCD_CLUSTER_SIZE: '1',
+      DEIS_ETCD_DISCOVERY_ENDPOINT: `http://${disc.host}:2381`,
+      DEIS_ETCD_DISCOVERY_TOKEN: disc.token,
+      DEIS_ETCD_KUBERNETES: 'off',
+    });
+    const client = new Etcd3({ hosts: `http://${host}:2379`, dialTimeout: 2000 });
+    try {
+      await client.put('packaging').value('works');
+      assert.is(await client.get('packaging').string(), 'works');
+    } finally {
+      client.close();
+    }
+  } finally {
+    await member?.stop();
+    await disc.stop();
+  }
 });
 
 // --- Deno ----------------------------------------------------------------------------------------
