@@ -27,6 +27,63 @@ tools: ## build the pinned etcd 3.6/3.7 and Kubernetes binaries into the tool ca
 typecheck: deps ## type-check everything with tsc
 	node_modules/.bin/tsc --noEmit -p .
 
+##@ Package and deploy
+# The image: $(DEV_REGISTRY)/$(IMAGE_PREFIX)/etcd:$(VERSION), e.g. make all DEV_REGISTRY=registry.example:5000
+DEV_REGISTRY ?=
+IMAGE_PREFIX ?= deis
+VERSION ?= git-$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+IMAGE = $(DEV_REGISTRY)/$(IMAGE_PREFIX)/etcd:$(VERSION)
+# what --version prints, baked into the bundles (the Docker build context has no .git)
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+DOCKER ?= docker
+KUBECTL ?= kubectl
+DEV_OVERLAY := kustomize/overlays/dev
+DEPLOY_DIR := .local/deploy
+need-registry = @test -n "$(DEV_REGISTRY)" || { echo "error: DEV_REGISTRY is not set: make $(or $(MAKECMDGOALS),$@) DEV_REGISTRY=host:port (the registry that Kubernetes pulls from)" >&2; exit 2; }
+
+.PHONY: info build bin docker-build docker-push kube-secrets kube-service kube-render deploy kube-delete all clean
+info: ## print the image name that docker-build, docker-push and deploy use
+	@echo "image: $(IMAGE)"
+	@echo "version: $(BUILD_VERSION)"
+	@test -n "$(DEV_REGISTRY)" || echo "note: DEV_REGISTRY is not set; docker-push and deploy need it"
+
+build: deps ## bundle boot, discovery and the multi-call deis-etcd into dist/*.cjs (esbuild)
+	DEIS_ETCD_VERSION=$(BUILD_VERSION) $(NODE) build/bundle.ts
+
+bin: deps ## the single executable dist/bin/deis-etcd (Node SEA) with boot and discovery links
+	DEIS_ETCD_VERSION=$(BUILD_VERSION) $(NODE) build/sea.ts
+
+docker-build: ## build the image (Dockerfile: Node 24 build stage, distroless final stage)
+	$(need-registry)
+	$(DOCKER) build --build-arg DEIS_ETCD_VERSION=$(BUILD_VERSION) -t $(IMAGE) .
+
+docker-push: ## push the image to DEV_REGISTRY
+	$(need-registry)
+	$(DOCKER) push $(IMAGE)
+
+kube-secrets: ## create the discovery token Secret with a random token, unless it exists (discovery would create it too)
+	$(KUBECTL) get secret deis-etcd-discovery-token >/dev/null 2>&1 || \
+	  $(KUBECTL) create secret generic deis-etcd-discovery-token --from-literal=token=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+
+kube-service: ## create the Services first (pods see their env vars only when the Service predates them)
+	$(KUBECTL) kustomize $(DEV_OVERLAY) | awk 'BEGIN { RS = "\n---\n"; ORS = "\n---\n" } /(^|\n)kind: Service\n/' | $(KUBECTL) apply -f -
+
+kube-render: ## write a copy of the dev overlay with the image set (set-image) into .local/deploy
+	$(need-registry)
+	rm -rf $(DEPLOY_DIR) && mkdir -p $(DEPLOY_DIR) && cp -R kustomize $(DEPLOY_DIR)/
+	$(NODE) build/kube/set-image.ts $(DEPLOY_DIR)/$(DEV_OVERLAY)/kustomization.yaml deis/etcd=$(IMAGE)
+
+deploy: kube-render ## apply the dev overlay with the image (make info shows it)
+	$(KUBECTL) apply -k $(DEPLOY_DIR)/$(DEV_OVERLAY)
+
+kube-delete: ## delete what deploy applied (the token Secret stays: delete it by hand for a new token)
+	$(KUBECTL) delete -k $(DEV_OVERLAY) --ignore-not-found
+
+all: build docker-build docker-push deploy ## bundle, build and push the image, deploy the dev overlay
+
+clean: ## remove dist/ and .local/deploy
+	rm -rf dist $(DEPLOY_DIR)
+
 ##@ Tests
 .PHONY: test
 test: deps tools typecheck ## install what is missing, then run every suite (the README's test command)
