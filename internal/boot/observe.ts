@@ -77,11 +77,16 @@ export async function observe(cfg: BootConfig, self: Self, src: Sources, quiet: 
   if (src.kube) pods = await src.kube.listPods(cfg.selector); // a 403 here is fatal and names the verb
 
   const candidates = candidateEndpoints(cfg, self, registry, pods);
-  let cluster: Observation['cluster'] = { reachable: false, anyAlive: false };
+  // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
+  // its IP) would otherwise stall the gRPC member list until its timeout
+  const answering = (await Promise.all(candidates.map(async (u) => {
+    try { await fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return u; } catch { return undefined; }
+  }))).filter((u): u is string => !!u);
+  let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
   let members: Member[] | undefined;
   const endpoints: string[] = [];
-  if (candidates.length) {
-    const etcd = src.connect(candidates);
+  if (answering.length) {
+    const etcd = src.connect(answering);
     try {
       const list = await etcd.memberList();
       members = list.members;
@@ -92,10 +97,7 @@ export async function observe(cfg: BootConfig, self: Self, src: Sources, quiet: 
         if (views.find((v) => v.id === m.id)?.healthy) for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
       }
     } catch {
-      const answers = await Promise.all(candidates.map(async (u) => {
-        try { await fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return true; } catch { return false; }
-      }));
-      cluster = { reachable: false, anyAlive: answers.some(Boolean) };
+      // processes answer but the cluster has no quorum (or is still forming): alive, not reachable
     } finally {
       etcd.close();
     }
