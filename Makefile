@@ -99,13 +99,22 @@ test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control pl
 	$(NODE) test/run.ts e2e
 
 ##@ Run it
-.PHONY: up down status
-up: deps ## run a local cluster: the discovery service and three members on 127.0.10.x (make down stops it)
+.PHONY: up down cluster-up cluster-down up-direct down-direct status-direct
+up: deps tools ## run it: a local Kubernetes (test world) with discovery and three members; make down stops it
+	$(NODE) build/local/world.ts up
+down: ## stop whatever make up / cluster-up / up-direct started
+	$(NODE) build/local/world.ts down
+	$(NODE) build/local/cluster.ts down
+cluster-up: deps tools ## only the local control plane and node agent (kubeconfig at .local/kubeconfig)
+	$(NODE) build/local/world.ts cluster-up
+cluster-down: ## stop the local control plane and node agent
+	$(NODE) build/local/world.ts down
+up-direct: deps ## without Kubernetes: discovery and three members as plain processes on 127.0.10.x
 	build/tools/install.sh etcd-3.6
 	$(NODE) build/local/cluster.ts up
-down: ## stop the local cluster and remove its state
+down-direct: ## stop the plain-process cluster
 	$(NODE) build/local/cluster.ts down
-status: ## show the local cluster's processes
+status-direct: ## show the plain-process cluster
 	$(NODE) build/local/cluster.ts status
 
 ##@ Measure

@@ -88,6 +88,12 @@ export class NodeAgent {
     this.apps = this.kc.makeApiClient(k8s.AppsV1Api);
     this.coord = this.kc.makeApiClient(k8s.CoordinationV1Api);
     mkdirSync(opts.stateDir, { recursive: true });
+    // however this process ends, no pod process outlives it
+    process.on('exit', () => {
+      for (const run of this.runs.values()) {
+        for (const c of run.containers.values()) if (c.proc?.pid) { try { process.kill(-c.proc.pid, 'SIGKILL'); } catch { /* gone */ } }
+      }
+    });
   }
 
   /** Recent loop errors, for debugging a failing test. */
