@@ -429,7 +429,7 @@ export class NodeAgent {
     run.killing = true;
     const procs = [...run.containers.values()].map((c) => c.proc).filter((p): p is ChildProcess => !!p);
     const group = (p: ChildProcess, sig: NodeJS.Signals) => { try { process.kill(-p.pid!, sig); } catch { /* gone */ } };
-    for (const p of procs) { group(p, 'SIGCONT'); group(p, 'SIGTERM'); }
+    for (const p of procs) group(p, 'SIGTERM'); // a paused (SIGSTOP) process ignores it until SIGKILL, as under a real kubelet
     const timer = setTimeout(() => { for (const p of procs) group(p, 'SIGKILL'); }, graceS * 1000);
     await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
     clearTimeout(timer);
