@@ -5,19 +5,10 @@ import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { parseOptions, type OptionSpec, type RawOptions } from './config/options.ts';
 import { describe, DeisError, exitCodeFor } from './errors.ts';
-import { createLogger, type Level, type Logger } from './log/log.ts';
-import { realClock, type Clock } from './clock.ts';
-import type { Interfaces } from './identity/identity.ts';
+import { createLogger, type Level } from './log/log.ts';
+import { realClock } from './clock.ts';
+import type { Runtime } from './runtime.ts';
 import { VERSION } from './version.ts';
-
-export interface Runtime {
-  log: Logger;
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-  interfaces: Interfaces;
-  signal: AbortSignal;
-  readFile: (path: string) => Promise<string | undefined>;
-}
 
 export interface Program<C> {
   name: 'boot' | 'discovery';

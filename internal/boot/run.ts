@@ -4,14 +4,14 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import type { Clock } from '../clock.ts';
+import type { Runtime } from '../runtime.ts';
 import type { BootConfig } from '../config/boot.ts';
 import { ensureWritableDir } from '../datadir.ts';
 import { DeisError, isReason } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import { HEARTBEAT_INTERVAL_S, Registry, type Heartbeat } from '../discovery/registry.ts';
 import { resolveToken } from '../discovery/token.ts';
-import { advertiseAddress, statefulSetOrdinal, type Interfaces } from '../identity/identity.ts';
+import { advertiseAddress, statefulSetOrdinal } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import type { Logger } from '../log/log.ts';
 import { canRemove, decide, removals, type Plan } from '../membership/decide.ts';
@@ -23,14 +23,8 @@ import { markerPath, observe, selfUrls, type Marker, type Observed, type Self } 
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
 
-export interface BootDeps {
+export interface BootDeps extends Runtime {
   cfg: BootConfig;
-  log: Logger;
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-  interfaces: Interfaces;
-  signal: AbortSignal;
-  readFile: (path: string) => Promise<string | undefined>;
   kube: () => KubeApi | undefined;
   connect: (endpoints: string[]) => EtcdApi;
   spawn?: SpawnFn;

@@ -3,14 +3,13 @@
 // readiness and metrics until it is told to stop or its etcd dies.
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { Clock } from '../clock.ts';
+import type { Runtime } from '../runtime.ts';
 import type { DiscoveryConfig } from '../config/discovery.ts';
 import { ensureWritableDir } from '../datadir.ts';
 import { DeisError } from '../errors.ts';
 import { connectEtcd, type EtcdApi } from '../etcd/client.ts';
-import { advertiseAddress, type Interfaces } from '../identity/identity.ts';
+import { advertiseAddress } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
-import type { Logger } from '../log/log.ts';
 import { retry } from '../retry.ts';
 import { Metrics, startHttpServer } from '../server/server.ts';
 import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type SpawnFn } from '../supervisor/supervisor.ts';
@@ -18,17 +17,10 @@ import { urlHost } from '../config/options.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
 
-export interface DiscoveryDeps {
+export interface DiscoveryDeps extends Runtime {
   cfg: DiscoveryConfig;
-  log: Logger;
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-  interfaces: Interfaces;
   /** Undefined when there is no Kubernetes API (a configured token is then required). */
   kube: () => KubeApi | undefined;
-  readFile: (path: string) => Promise<string | undefined>;
-  /** Aborted on SIGTERM/SIGINT. */
-  signal: AbortSignal;
   spawn?: SpawnFn;
 }
 

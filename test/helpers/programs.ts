@@ -19,6 +19,15 @@ export function runProgramProcess(program: 'boot' | 'discovery', name: string, a
   return startProcess(name, nodeBin, [join(repoRoot, 'cmd', program, 'main.ts'), ...args], { env, logDir, group: true });
 }
 
+/** Runs a program to its exit (killed after limitMs): its exit code, its error log lines, its log. */
+export async function runToExit(program: 'boot' | 'discovery', name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, limitMs = 30_000): Promise<{ code: number; errors: string[]; log: string }> {
+  const p = runProgramProcess(program, name, args, env, logDir);
+  const code = await Promise.race([p.exited, new Promise<number>((r) => setTimeout(() => r(-1), limitMs))]);
+  if (code === -1) p.kill();
+  const log = p.log();
+  return { code, log, errors: log.trim().split('\n').filter((l) => l.includes('"level":"error"')) };
+}
+
 export interface DiscoveryProcess {
   host: string;
   endpoint: string;

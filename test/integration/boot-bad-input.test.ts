@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { programEnv, runProgramProcess, startDiscovery, type DiscoveryProcess } from '../helpers/programs.ts';
+import { programEnv, runToExit, startDiscovery, type DiscoveryProcess } from '../helpers/programs.ts';
 import { tempDir } from '../helpers/procs.ts';
 import { etcdTool } from '../helpers/tools.ts';
 import { freeAddress } from '../helpers/net.ts';
@@ -45,12 +45,9 @@ const rows: Row[] = [
 for (const [i, row] of rows.entries()) {
   test(row.name, async () => {
     const env = await row.env();
-    const p = runProgramProcess('boot', `bad-${i}`, [], programEnv(env), dir);
-    const code = await Promise.race([p.exited, new Promise<number>((r) => setTimeout(() => r(-1), 30_000))]);
-    if (code === -1) p.kill();
-    const errors = p.log().trim().split('\n').filter((l) => l.includes('"level":"error"'));
-    assert.is(code, row.code, p.log());
-    assert.is(errors.length, 1, `one error line, got: ${p.log()}`);
+    const { code, errors, log } = await runToExit('boot', `bad-${i}`, [], programEnv(env), dir);
+    assert.is(code, row.code, log);
+    assert.is(errors.length, 1, `one error line, got: ${log}`);
     assert.match(errors[0]!, row.want);
     if (env.DEIS_ETCD_DATA_DIR && env.DEIS_ETCD_DATA_DIR !== aFile) {
       let files: string[] = [];

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { programEnv, runProgramProcess } from '../helpers/programs.ts';
+import { programEnv, runToExit } from '../helpers/programs.ts';
 import { tempDir } from '../helpers/procs.ts';
 import { etcdTool } from '../helpers/tools.ts';
 
@@ -36,14 +36,11 @@ const rows: { name: string; env: Record<string, string | undefined>; args?: stri
 
 for (const row of rows) {
   test(row.name, async () => {
-    const p = runProgramProcess('discovery', `bad-${rows.indexOf(row)}`, row.args ?? [], programEnv({ ...base, ...row.env }), dir);
-    const code = await Promise.race([p.exited, new Promise<number>((r) => setTimeout(() => r(-1), 20_000))]);
-    if (code === -1) p.kill();
-    const lines = p.log().trim().split('\n').filter((l) => l.includes('"level":"error"'));
-    assert.is(code, row.code, p.log());
-    assert.is(lines.length, 1, `one error line, got: ${p.log()}`);
-    assert.match(lines[0]!, row.want);
-    assert.not.match(p.log(), /abc123/, 'the token never reaches the log');
+    const { code, errors, log } = await runToExit('discovery', `bad-${rows.indexOf(row)}`, row.args ?? [], programEnv({ ...base, ...row.env }), dir, 20_000);
+    assert.is(code, row.code, log);
+    assert.is(errors.length, 1, `one error line, got: ${log}`);
+    assert.match(errors[0]!, row.want);
+    assert.not.match(log, /abc123/, 'the token never reaches the log');
   });
 }
 
