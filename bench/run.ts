@@ -12,6 +12,9 @@ import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/
 import { tempDir, waitFor, within } from '../test/helpers/procs.ts';
 import { freeAddress } from '../test/helpers/net.ts';
 import { etcdVersion } from '../test/helpers/tools.ts';
+import { k8sBench } from './k8s.ts';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
@@ -136,6 +139,42 @@ async function main(): Promise<void> {
   }
   await c.stop();
 
+  // overhead: one boot (size 1) per runtime, spawn to ready and RSS once steady
+  log('overhead per runtime');
+  const root = new URL('..', import.meta.url).pathname;
+  if (!existsSync(join(root, 'dist/bin/boot'))) execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
+  const runtimes: Record<string, string[]> = {
+    'node, from source': [join(root, 'node_modules/.bin/node'), join(root, 'cmd/boot/main.ts')],
+    'node dist/boot.cjs': [join(root, 'node_modules/.bin/node'), join(root, 'dist/boot.cjs')],
+    'deno run -A dist/boot.cjs': [join(root, 'node_modules/.bin/deno'), 'run', '-A', join(root, 'dist/boot.cjs')],
+    'executable dist/bin/boot': [join(root, 'dist/bin/boot')],
+  };
+  const overhead: Record<string, { readyMs: Stat; rssMiB: Stat }> = {};
+  for (const [name, launcher] of Object.entries(runtimes)) {
+    const readies: number[] = [], rsses: number[] = [];
+    for (let i = 0; i < Math.min(reps, 3); i++) {
+      const dir = tempDir();
+      const disc = await startDiscovery({ size: 1, logDir: dir });
+      const t0 = performance.now();
+      const b = await startBoot({ name: 'solo-0', discovery: disc, logDir: dir, size: 1, launcher });
+      await waitReady(b);
+      readies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 3000));
+      rsses.push(rssMiB(b.proc.child.pid!));
+      await b.proc.stop();
+      await disc.proc.stop();
+    }
+    overhead[name] = { readyMs: stat(readies), rssMiB: stat(rsses) };
+  }
+  results.overhead = overhead;
+
+  let k8s: Awaited<ReturnType<typeof k8sBench>> | undefined;
+  if (process.env.BENCH_K8S !== '0') {
+    log('kubernetes: apply, heal, scale');
+    k8s = await k8sBench(reps, log);
+    results.kubernetes = Object.fromEntries(Object.entries(k8s).map(([k, v]) => [k, stat(v)]));
+  }
+
   const f = stat(floors), s = stat(singles), cd = stat(colds), h = stat(heals);
   Object.assign(results, {
     floorMs: f, singleMemberStartMs: s, coldBootstrapDirectMs: cd, healDirectMs: h,
@@ -164,7 +203,20 @@ async function main(): Promise<void> {
     `| steady (${Math.min(10, loadS)} s) | ${steady.sent} | ${steady.failed} | ${pct(steady.lat, 0.5).toFixed(1)} | ${pct(steady.lat, 0.99).toFixed(1)} | 1x |`,
     `| during one heal (${loadS} s) | ${hl.sent} | ${hl.failed} | ${pct(hl.lat, 0.5).toFixed(1)} | ${pct(hl.lat, 0.99).toFixed(1)} | ${(pct(hl.lat, 0.99) / pct(steady.lat, 0.99)).toFixed(2)}x |`,
     '',
-    `RSS once steady (node + TypeScript from source): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB (target <= 60), discovery ${rss.discovery.toFixed(0)} MiB.`,
+    `RSS once steady (node + TypeScript from source): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB, discovery ${rss.discovery.toFixed(0)} MiB.`,
+    '',
+    '| boot runtime (1-member cluster) | spawn to ready, median ms | RSS once steady, median MiB (target <= 60) |',
+    '|---|---|---|',
+    ...Object.entries(overhead).map(([n, o]) => `| ${n} | ${r(o.readyMs.median)} | ${o.rssMiB.median.toFixed(0)} |`),
+    ...(k8s ? [
+      '',
+      '| on the local Kubernetes (test world) | median ms | range ms | ratio | target |',
+      '|---|---|---|---|---|',
+      row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), f.median, 'vs the floor'),
+      row('delete a member pod to its replacement Ready', stat(k8s.healMs), s.median, 'vs one member\'s start'),
+      row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
+      row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
+    ] : []),
   ].join('\n');
   console.log(table);
   const dir = new URL('./results/', import.meta.url).pathname;

@@ -72,7 +72,7 @@ export interface BootProcess {
 }
 
 /** Starts boot for member `name` on its own loopback address (or `host`), without Kubernetes by default. */
-export async function startBoot(opts: { name: string; discovery?: DiscoveryProcess; host?: string; dataDir?: string; logDir: string; size?: number; env?: Record<string, string | undefined> }): Promise<BootProcess> {
+export async function startBoot(opts: { name: string; discovery?: DiscoveryProcess; host?: string; dataDir?: string; logDir: string; size?: number; env?: Record<string, string | undefined>; launcher?: string[] }): Promise<BootProcess> {
   const host = opts.host ?? (await freeAddress([2379, 2380, 8080]));
   const dataDir = opts.dataDir ?? join(tempDir(), 'data');
   const env = programEnv({
@@ -87,7 +87,9 @@ export async function startBoot(opts: { name: string; discovery?: DiscoveryProce
     DEIS_ETCD_REBUILD_GRACE: '5',
     ...opts.env,
   });
-  const proc = runProgramProcess('boot', `${opts.name}-${host}`, [], env, opts.logDir);
+  const proc = opts.launcher
+    ? startProcess(`${opts.name}-${host}`, opts.launcher[0]!, opts.launcher.slice(1), { env, logDir: opts.logDir, group: true })
+    : runProgramProcess('boot', `${opts.name}-${host}`, [], env, opts.logDir);
   return { name: opts.name, host, clientUrl: `http://${host}:2379`, peerUrl: `http://${host}:2380`, httpUrl: `http://${host}:8080`, dataDir, proc };
 }
 

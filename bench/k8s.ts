@@ -1,0 +1,54 @@
+// The Kubernetes half of `make bench`: on the test world, `kubectl apply -k overlays/local` to three
+// Ready members, the heal after a member pod is deleted, and scaling 3 -> 5 -> 3. Each repetition
+// uses a namespace of its own (the rendered overlay with its namespace replaced).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot, startTestWorld, type TestWorld } from '../test/harness/world.ts';
+import { waitFor } from '../test/helpers/procs.ts';
+import { kubeTool } from '../test/helpers/tools.ts';
+
+const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
+  await waitFor(`${n} ready members in ${ns}`, async () => {
+    const pods = (await w.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    return pods.length === n && pods.every(ready) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
+  }, 240_000, 100);
+}
+
+export interface K8sResults { applyMs: number[]; healMs: number[]; scaleUpMs: number[]; scaleDownMs: number[] }
+
+export async function k8sBench(reps: number, log: (m: string) => void): Promise<K8sResults> {
+  const w = await startTestWorld();
+  const rendered = execFileSync(kubeTool('kubectl'), ['kustomize', join(repoRoot, 'kustomize/overlays/local')], { encoding: 'utf8' });
+  const out: K8sResults = { applyMs: [], healMs: [], scaleUpMs: [], scaleDownMs: [] };
+  try {
+    for (let i = 0; i < reps; i++) {
+      const ns = `bench-${i}`;
+      log(`k8s rep ${i + 1}/${reps}`);
+      const t0 = performance.now();
+      await w.kubectl(['apply', '-f', '-'], rendered.replaceAll('namespace: deis-etcd', `namespace: ${ns}`).replace(/kind: Namespace\nmetadata:\n  name: deis-etcd/, `kind: Namespace\nmetadata:\n  name: ${ns}`));
+      await readyMembers(w, ns, 3);
+      out.applyMs.push(performance.now() - t0);
+
+      const victim = await w.core.readNamespacedPod({ name: 'deis-etcd-1', namespace: ns });
+      const t1 = performance.now();
+      await w.agent.deletePod(ns, 'deis-etcd-1');
+      await readyMembers(w, ns, 3, victim.metadata!.uid);
+      out.healMs.push(performance.now() - t1);
+
+      const t2 = performance.now();
+      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 5);
+      await readyMembers(w, ns, 5);
+      out.scaleUpMs.push(performance.now() - t2);
+      const t3 = performance.now();
+      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
+      await readyMembers(w, ns, 3);
+      out.scaleDownMs.push(performance.now() - t3);
+      await w.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    }
+  } finally {
+    await w.stop();
+  }
+  return out;
+}
