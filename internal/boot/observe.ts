@@ -23,8 +23,14 @@ export function readMarker(dataDir: string): Marker | undefined {
 
 export interface Self { name: string; host: string; peerUrl: string; clientUrl: string }
 
+/**
+ * This member's URLs. Client URLs advertise the pod IP; peer URLs too, unless a peer Service is
+ * configured: then the stable DNS name <name>.<service>.<namespace>.svc.<domain>, which survives
+ * the pod coming back with another IP (what a whole set re-created on its volumes needs).
+ */
 export function selfUrls(cfg: BootConfig, host: string): Self {
-  return { name: cfg.name, host, peerUrl: `http://${urlHost(host)}:${cfg.peerPort}`, clientUrl: `http://${urlHost(host)}:${cfg.clientPort}` };
+  const peerHost = cfg.peerService ? `${cfg.name}.${cfg.peerService}.${cfg.namespace}.svc.${cfg.clusterDomain}` : urlHost(host);
+  return { name: cfg.name, host, peerUrl: `http://${peerHost}:${cfg.peerPort}`, clientUrl: `http://${urlHost(host)}:${cfg.clientPort}` };
 }
 
 export interface Sources {

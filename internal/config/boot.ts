@@ -23,6 +23,8 @@ export const bootOptions: readonly OptionSpec[] = [
   { flag: 'kubernetes', env: ['DEIS_ETCD_KUBERNETES'], type: 'string', default: 'auto', describe: 'use the Kubernetes API: auto (when configured), on, off' },
   { flag: 'client-port', env: ['DEIS_ETCD_MEMBER_CLIENT_PORT'], type: 'number', default: '2379', describe: 'etcd client port' },
   { flag: 'peer-port', env: ['DEIS_ETCD_PEER_PORT'], type: 'number', default: '2380', describe: 'etcd peer port' },
+  { flag: 'peer-service', env: ['DEIS_ETCD_PEER_SERVICE'], type: 'string', default: 'none: peer URLs advertise the pod IP', describe: 'headless Service whose DNS names the peer URLs advertise (<pod>.<service>.<namespace>.svc.<domain>): stable across IP changes, needed when the whole set can come back on persistent volumes with new IPs' },
+  { flag: 'cluster-domain', env: ['DEIS_ETCD_CLUSTER_DOMAIN'], type: 'string', default: 'cluster.local', describe: "the cluster's DNS domain, for --peer-service names" },
   { flag: 'data-dir', env: ['DEIS_ETCD_DATA_DIR'], type: 'string', default: '/var/lib/etcd', describe: 'etcd data directory (a persistent volume keeps the member across pod restarts)' },
   { flag: 'etcd-binary', env: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
   { flag: 'http-port', env: ['DEIS_ETCD_HTTP_PORT'], type: 'number', default: '8080', describe: 'port of /healthz, /readyz and /metrics' },
@@ -57,6 +59,9 @@ export interface BootConfig {
   readonly kubernetes: 'auto' | 'on' | 'off';
   readonly clientPort: number;
   readonly peerPort: number;
+  /** With a peer Service, the peer URL's host: <name>.<service>.<namespace>.svc.<domain>. */
+  readonly peerService: string | undefined;
+  readonly clusterDomain: string;
   readonly dataDir: string;
   readonly etcdBinary: string;
   readonly httpPort: number;
@@ -130,6 +135,8 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     kubernetes: oneOf(raw, 'kubernetes', 'auto', ['auto', 'on', 'off'] as const, p),
     clientPort: int(raw, 'client-port', 2379, p, 1, 65535),
     peerPort: int(raw, 'peer-port', 2380, p, 1, 65535),
+    peerService: optStr(raw, 'peer-service'),
+    clusterDomain: str(raw, 'cluster-domain', 'cluster.local'),
     dataDir: str(raw, 'data-dir', '/var/lib/etcd'),
     etcdBinary: str(raw, 'etcd-binary', 'etcd'),
     httpPort: int(raw, 'http-port', 8080, p, 1, 65535),
@@ -144,6 +151,9 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     logFormat: oneOf(raw, 'log-format', 'json', ['json', 'text'] as const, p),
   };
   if (cfg.clientPort === cfg.peerPort) p.add('--client-port and --peer-port must differ');
+  if (cfg.peerService && !dnsLabel.test(cfg.peerService)) p.add(`${raw['peer-service']!.source} must be a Service name like deis-etcd-peers, not '${cfg.peerService}'`);
+  if (!dnsLabel.test(cfg.clusterDomain)) p.add(`${raw['cluster-domain']?.source ?? '--cluster-domain'} must be a DNS domain like cluster.local, not '${cfg.clusterDomain}'`);
+  if (cfg.peerService && !cfg.namespace) p.add('--peer-service needs the namespace: set POD_NAMESPACE from the downward API (fieldRef metadata.namespace) or --namespace');
   if (!cfg.selector.includes('=')) p.add(`--selector must be a label selector like app=deis-etcd, not '${cfg.selector}'`);
   p.check('boot');
   return Object.freeze(cfg);

@@ -88,7 +88,9 @@ export function removals(members: MemberView[], self: Observation['self'], pods:
     let why: Removal['why'] | undefined;
     if (mine && m.name !== '') why = 'previous-incarnation';
     else if (!mine && m.name !== '' && podNames && !podNames.has(m.name)) why = 'pod-gone';
-    else if (!mine && m.name === '' && podIps && !m.peerUrls.some((u) => podIps.has(hostOf(u)))) why = 'stale-add';
+    // an add that never started is stale when its peer URL is no pod's: neither a pod IP nor a
+    // pod's DNS name (<pod>.<service>...)
+    else if (!mine && m.name === '' && podIps && podNames && !m.peerUrls.some((u) => podIps.has(hostOf(u)) || podNames.has(hostOf(u).split('.')[0]!))) why = 'stale-add';
     if (!why || m.healthy) continue;
     if (!canRemove(left, m.id)) {
       blocked ??= `removing ${m.name || m.id} (${why}) would leave no healthy majority`;

@@ -1,8 +1,8 @@
 // Harder recoveries on the test world: the leader's heal pass removes a member whose pod went away
 // without leaving; a replacement started while the discovery service is down completes once it is
 // back; a StatefulSet deleted without volumes and re-applied forms a new cluster through discovery
-// (registry reset). Not here: a re-applied set WITH persistent volumes, whose pods all come back
-// with new IPs, cannot re-form while peer URLs advertise pod IPs (see the README's limitations).
+// (registry reset); a re-applied set on persistent volumes, whose pods all come back with new IPs,
+// keeps its cluster ID and data because its peer URLs advertise DNS names (--peer-service).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
@@ -22,12 +22,13 @@ async function withClient<T>(fn: (c: Etcd3) => Promise<T>): Promise<T> {
   try { return await within(8000, 'etcd call', fn(c)); } finally { c.close(); }
 }
 
-async function converged(n: number, timeoutMs = 150_000): Promise<string> {
+/** Waits for n Ready member pods that are exactly the members, at their pod IPs (or DNS names). */
+async function converged(n: number, timeoutMs = 150_000, dns = false): Promise<string> {
   let last = '';
   return waitFor(`${n} ready members matching the pods`, async () => {
     const pods = await memberPods();
     if (pods.length !== n || !pods.every(isReady)) { last = pods.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' '); return false; }
-    const want = pods.map((p) => `${p.metadata!.name}=http://${p.status!.podIP}:2380`).sort();
+    const want = pods.map((p) => `${p.metadata!.name}=http://${dns ? `${p.metadata!.name}.deis-etcd-peers.${ns}.svc.cluster.local` : p.status!.podIP}:2380`).sort();
     const r = await withClient((c) => c.cluster.memberList({ linearizable: true }));
     const got = r.members.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? '(learner)' : ''}`).sort();
     last = got.join(' ');
@@ -73,6 +74,24 @@ test('the StatefulSet deleted (no volumes) and re-applied: a new cluster forms t
   const after = await converged(3, 180_000);
   assert.is.not(after, before, 'a new cluster ID');
   assert.is(await withClient((c) => c.get('r/key').string()), null, 'an empty new cluster (no volumes)');
+});
+
+test('with persistent volumes and DNS peer URLs, a deleted and re-applied StatefulSet keeps its cluster ID and data', async () => {
+  const overlay = join(repoRoot, 'test/e2e/overlays/local-volumes');
+  const gone = () => waitFor('member pods gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.length === 0, 120_000, 500);
+  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
+  await gone();
+  await world.kubectl(['apply', '-k', overlay]);
+  const id = await converged(3, 180_000, true);
+  await withClient((c) => c.put('r/persistent').value('kept').exec());
+  const ipsBefore = (await memberPods()).map((p) => p.status!.podIP).sort();
+  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
+  await gone();
+  await world.kubectl(['apply', '-k', overlay]);
+  const after = await converged(3, 180_000, true);
+  assert.is.not((await memberPods()).map((p) => p.status!.podIP).sort().join(), ipsBefore.join(), 'every pod came back with a new IP');
+  assert.is(after, id, 'the same cluster ID');
+  assert.is(await withClient((c) => c.get('r/persistent').string()), 'kept');
 });
 
 test.run();

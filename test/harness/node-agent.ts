@@ -34,6 +34,8 @@ export interface AgentOptions {
   extraPath?: string[];
   /** third octet range start for pod addresses: 127.<a>.<b>.<c> */
   podNet?: number;
+  /** DNS domain of the pods' hosts-file names (default cluster.local) */
+  clusterDomain?: string;
 }
 
 interface Run {
@@ -75,6 +77,8 @@ export class NodeAgent {
   private readonly listeners = new Map<string, Server>();
   private readonly opts: AgentOptions;
   private nextIp = 0;
+  private readonly hostsFile: string;
+  private hostsText = '';
   private stopped = false;
   private loops: Promise<void>[] = [];
   private lastLease = 0;
@@ -88,6 +92,8 @@ export class NodeAgent {
     this.apps = this.kc.makeApiClient(k8s.AppsV1Api);
     this.coord = this.kc.makeApiClient(k8s.CoordinationV1Api);
     mkdirSync(opts.stateDir, { recursive: true });
+    this.hostsFile = join(opts.stateDir, 'hosts');
+    writeFileSync(this.hostsFile, '127.0.0.1 localhost\n');
     // however this process ends, no pod process outlives it
     process.on('exit', () => {
       for (const run of this.runs.values()) {
@@ -171,9 +177,35 @@ export class NodeAgent {
     return `127.${base}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
   }
 
+  /**
+   * The test world's cluster DNS, as a hosts file bind-mounted at every container's /etc/hosts:
+   * <hostname>.<subdomain>.<namespace>.svc.<domain> for pods with a hostname and subdomain (the
+   * StatefulSet's pods under its headless Service), rewritten in place as pods come and go.
+   */
+  private writeHosts(): void {
+    const domain = this.opts.clusterDomain ?? 'cluster.local';
+    const lines = ['127.0.0.1 localhost'];
+    for (const r of this.runs.values()) {
+      const { hostname, subdomain } = r.pod.spec ?? {};
+      if (r.killing || !hostname || !subdomain) continue;
+      lines.push(`${r.ip} ${hostname}.${subdomain}.${r.ns}.svc.${domain} ${hostname}.${subdomain}.${r.ns}.svc ${hostname}.${subdomain}.${r.ns}`);
+    }
+    const text = lines.join('\n') + '\n';
+    if (text !== this.hostsText) {
+      writeFileSync(this.hostsFile, text); // in place: the bind mounts see the same inode
+      this.hostsText = text;
+    }
+  }
+
   private async syncPods(): Promise<void> {
     const pods = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` })).items;
     const seen = new Set<string>();
+    for (const pod of pods) {
+      const run = this.runs.get(pod.metadata!.uid!);
+      if (run) run.pod = pod;
+    }
+    this.ensureRuns(pods);
+    this.writeHosts();
     for (const pod of pods) {
       const uid = pod.metadata!.uid!;
       seen.add(uid);
@@ -187,12 +219,7 @@ export class NodeAgent {
         }
         continue;
       }
-      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-      if (!run) {
-        run = { uid, ns: pod.metadata!.namespace!, name: pod.metadata!.name!, ip: this.allocateIp(), dir: join(this.opts.stateDir, 'pods', uid), pod, containers: new Map(), killing: false, deleted: false, startTime: now(), statusKey: '' };
-        for (const c of pod.spec!.containers) run.containers.set(c.name, { spec: c, proc: undefined, restarts: 0, ready: false, startedAt: undefined, lastExit: undefined, backoffUntil: 0, nextProbe: 0, waitingReason: 'ContainerCreating' });
-        this.runs.set(uid, run);
-      }
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' || !run) continue;
       run.pod = pod;
       if (!run.killing) await this.tend(run);
     }
@@ -201,6 +228,17 @@ export class NodeAgent {
         run.killing = true;
         void this.killPod(run, 0).then(() => { this.runs.delete(uid); this.cleanup(run); });
       }
+    }
+  }
+
+  /** A Run (address, state dir) for every new pod that should run, before any container starts. */
+  private ensureRuns(pods: k8s.V1Pod[]): void {
+    for (const pod of pods) {
+      const uid = pod.metadata!.uid!;
+      if (this.runs.has(uid) || pod.metadata!.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      const run: Run = { uid, ns: pod.metadata!.namespace!, name: pod.metadata!.name!, ip: this.allocateIp(), dir: join(this.opts.stateDir, 'pods', uid), pod, containers: new Map(), killing: false, deleted: false, startTime: now(), statusKey: '' };
+      for (const c of pod.spec!.containers) run.containers.set(c.name, { spec: c, proc: undefined, restarts: 0, ready: false, startedAt: undefined, lastExit: undefined, backoffUntil: 0, nextProbe: 0, waitingReason: 'ContainerCreating' });
+      this.runs.set(uid, run);
     }
   }
 
@@ -269,6 +307,7 @@ export class NodeAgent {
       if (!src) throw new Error(`volume ${m.name} of ${run.ns}/${run.name} is not ready`);
       return `mkdir -p ${sq(m.mountPath)} && mount --bind ${sq(m.subPath ? join(src, m.subPath) : src)} ${sq(m.mountPath)}${m.readOnly ? ` && mount -o remount,bind,ro ${sq(m.mountPath)}` : ''}`;
     });
+    binds.push(`mount --bind ${sq(this.hostsFile)} /etc/hosts`);
     const script = [...binds, 'exec "$@"'].join(' && ');
     const logFile = join(run.dir, `${c.spec.name}.log`);
     mkdirSync(run.dir, { recursive: true });
