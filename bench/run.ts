@@ -3,7 +3,8 @@
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
 // Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
     colds.push(await coldDirect());
   }
   log('heal, availability and overhead');
-  const logDir = tempDir();
+  const logDir = mkdtempSync(join(tmpdir(), 'deis-etcd-bench-'));
+  const healFailures: string[] = [];
+  let keepLogs = false;
   const c = await cluster(logDir);
   const rss = { boot: c.boots.map((b) => rssMiB(b.proc.child.pid!)), discovery: rssMiB(c.disc.proc.child.pid!) };
   const steady = await load(c.boots.map((b) => b.clientUrl), Math.min(10, loadS));
@@ -134,10 +137,19 @@ async function main(): Promise<void> {
       }, 60_000, 100);
       heals.push(performance.now() - t0);
     };
-    if (i === 0) healLoad = await load(c.boots.filter((_, j) => j !== idx).map((b) => b.clientUrl), loadS, heal);
-    else await heal();
+    try {
+      if (i === 0) healLoad = await load(c.boots.filter((_, j) => j !== idx).map((b) => b.clientUrl), loadS, heal);
+      else await heal();
+    } catch (err) {
+      healFailures.push(String(err).slice(0, 300));
+      log(`heal ${i + 1} failed: ${String(err).slice(0, 300)}; logs kept in ${logDir}`);
+      keepLogs = true;
+      break; // the cluster may be short a member now: stop healing it
+    }
   }
   await c.stop();
+  if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
+  results.healFailures = healFailures;
 
   // overhead: one boot (size 1) per runtime, spawn to ready and RSS once steady
   log('overhead per runtime');
@@ -187,7 +199,7 @@ async function main(): Promise<void> {
   });
   const r = (x: number) => x.toFixed(0);
   const row = (name: string, st: Stat, base: number | undefined, target: string) => `| ${name} | ${r(st.median)} | ${r(st.min)}–${r(st.max)} | ${base ? (st.median / base).toFixed(2) + 'x' : ''} | ${target} |`;
-  const hl = healLoad!;
+  const hl = healLoad ?? { sent: 0, failed: 0, lat: [] as number[] };
   const table = [
     `Machine: ${results.machine as string}; etcd ${etcdVersion()}; ${reps} repetitions; direct path (no Kubernetes).`,
     '',
@@ -197,6 +209,7 @@ async function main(): Promise<void> {
     row('one etcd member, start to healthy', s, undefined, ''),
     row('cold bootstrap: 3 boots through discovery, to all ready', cd, f.median, '<= 2x floor'),
     row('heal: kill -9 + replacement with empty data, to voter and no stale member', h, s.median, '<= 3x one member\'s start'),
+    ...(healFailures.length ? [`| heal failures | ${healFailures.length} | | | ${healFailures[0]} |`] : []),
     '',
     `| availability (${rate} writes/s) | sent | failed | p50 ms | p99 ms | p99 ratio |`,
     '|---|---|---|---|---|---|',
