@@ -46,10 +46,34 @@ export function exitNumber(s: ExitStatus): number {
 }
 
 /** Starts cmd with args; each line it prints becomes a log entry ({msg:'etcd', etcd:{...}}). */
-export function startChild(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; log: Logger; spawn?: SpawnFn; name?: string }): Child {
+/**
+ * Keeps a child's log from flooding ours: at most `perSecond` lines with the same message each
+ * second (etcd can repeat one warning thousands of times a second, e.g. "failed to publish local
+ * member" while a learner catches up, and a full pipe would stall etcd itself). Returns undefined to
+ * drop a line, else how many repeats were dropped since the last one let through.
+ */
+export function repeatLimiter(now: () => number, perSecond = 5): (key: string) => number | undefined {
+  const seen = new Map<string, { second: number; count: number; dropped: number }>();
+  return (key) => {
+    const second = Math.floor(now() / 1000);
+    const e = seen.get(key);
+    if (!e || e.second !== second) {
+      const dropped = e?.dropped ?? 0;
+      seen.set(key, { second, count: 1, dropped: 0 });
+      if (seen.size > 1000) seen.clear();
+      return dropped;
+    }
+    if (e.count < perSecond) { e.count++; return 0; }
+    e.dropped++;
+    return undefined;
+  };
+}
+
+export function startChild(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; log: Logger; spawn?: SpawnFn; name?: string; now?: () => number }): Child {
   const spawn = opts.spawn ?? nodeSpawn;
   const name = opts.name ?? 'etcd';
   const child = spawn(cmd, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const limiter = repeatLimiter(opts.now ?? Date.now);
   let done = false;
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => { done = true; resolve({ code, signal }); });
@@ -71,7 +95,9 @@ export function startChild(cmd: string, args: string[], opts: { env: NodeJS.Proc
       }
       const level = etcdLevels[String(fields.level)] ?? 'info';
       delete fields.level;
-      opts.log[level](name, { [name]: fields });
+      const dropped = limiter(`${level}:${String(fields.msg)}`);
+      if (dropped === undefined) return;
+      opts.log[level](name, dropped ? { [name]: fields, repeatsDropped: dropped } : { [name]: fields });
     });
   }
   return {

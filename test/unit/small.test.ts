@@ -68,4 +68,15 @@ test('initial-cluster lists every member, me under my name, unstarted ones with 
   assert.is(s, 'etcd-1=http://10.0.0.1:2380,unstarted-b=http://10.0.0.9:2380,etcd-2=http://10.0.0.2:2380');
 });
 
+test('the child log limiter lets 5 repeats a second through and reports what it dropped', async () => {
+  const { repeatLimiter } = await import('../../internal/supervisor/supervisor.ts');
+  let t = 10_000;
+  const limit = repeatLimiter(() => t, 5);
+  const got = Array.from({ length: 8 }, () => limit('warn:same'));
+  assert.equal(got, [0, 0, 0, 0, 0, undefined, undefined, undefined]);
+  assert.is(limit('warn:other'), 0, 'another message is not limited');
+  t += 1000;
+  assert.is(limit('warn:same'), 3, 'the next second reports the 3 dropped');
+});
+
 test.run();
