@@ -59,7 +59,8 @@ export function candidateEndpoints(cfg: BootConfig, self: Self, reg: RegistrySna
   return [...urls];
 }
 
-async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
+/** Members with their health: a member is healthy when one of its client URLs answers a status call. */
+export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
   return Promise.all(members.map(async (m) => {
     let healthy = false;
     for (const u of m.clientUrls) {

@@ -18,7 +18,7 @@ import { canRemove, decide, removals, type Plan } from '../membership/decide.ts'
 import { retry } from '../retry.ts';
 import { Metrics, startHttpServer } from '../server/server.ts';
 import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type Child, type SpawnFn } from '../supervisor/supervisor.ts';
-import { markerPath, observe, selfUrls, type Marker, type Observed, type Self } from './observe.ts';
+import { markerPath, memberViews, observe, selfUrls, type Marker, type Observed, type Self } from './observe.ts';
 
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
@@ -340,7 +340,7 @@ async function leave(d: BootDeps, self: Self, myId: string | undefined, kube: Ku
   try {
     const st = await etcd.status(self.clientUrl);
     const { members } = await etcd.memberList();
-    const views = await Promise.all(members.map(async (m) => ({ ...m, healthy: await Promise.any(m.clientUrls.map((u) => etcdHealthy(u).then((ok) => (ok ? true : Promise.reject())))).catch(() => false) })));
+    const views = await memberViews(etcd, members);
     if (st.leader === myId) {
       const target = views.find((m) => m.id !== myId && !m.isLearner && m.healthy);
       if (target) {
@@ -417,7 +417,7 @@ function startHealer(d: BootDeps, self: Self, myId: () => string | undefined, ku
         metrics.set('deis_etcd_members', members.length);
         metrics.set('deis_etcd_learners', members.filter((m) => m.isLearner).length);
         if (st.leader !== myId()) return;
-        const views = await Promise.all(members.map(async (m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner, healthy: (await Promise.all(m.clientUrls.map((u) => etcdHealthy(u)))).some(Boolean) })));
+        const views = await memberViews(etcd, members);
         for (const m of views.filter((v) => v.isLearner && v.healthy)) {
           try { await etcd.memberPromote(m.id); metrics.inc('deis_etcd_membership_changes_total', { kind: 'promote' }); log.info('learner promoted', { memberId: m.id }); } catch { /* not caught up yet */ }
         }
