@@ -2,11 +2,11 @@
 // logger, turn SIGTERM/SIGINT into an abort signal, run, and map an error to one log line and an exit
 // code. The error is logged here, once, at the top.
 import { networkInterfaces } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import { parseOptions, type OptionSpec, type RawOptions } from './config/options.ts';
 import { describe, DeisError, exitCodeFor } from './errors.ts';
 import { createLogger, type Level } from './log/log.ts';
 import { realClock } from './clock.ts';
+import { nodeFiles } from './files.ts';
 import type { Runtime } from './runtime.ts';
 import { VERSION } from './version.ts';
 
@@ -16,16 +16,6 @@ export interface Program<C> {
   options: readonly OptionSpec[];
   validate: (raw: RawOptions, env: NodeJS.ProcessEnv) => C & { logLevel: Level; logFormat: 'json' | 'text' };
   run: (cfg: C, rt: Runtime) => Promise<number>;
-}
-
-/** Reads a file's text; undefined when it does not exist. */
-export async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DeisError('environment', `cannot read ${path} (${(err as NodeJS.ErrnoException).code}): check the volume mount and its permissions`, { cause: err });
-  }
 }
 
 export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -42,14 +32,15 @@ export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.P
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     try {
-      return await p.run(cfg, { log, clock: realClock, env, interfaces: networkInterfaces(), signal: abort.signal, readFile: readOptional });
+      const rt: Runtime = { log, clock: realClock, env, interfaces: networkInterfaces(), signal: abort.signal, fetch, files: nodeFiles };
+      return await p.run(cfg, rt);
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
   } catch (err) {
     const code = exitCodeFor(err);
-    log.error(describe(err), { code: err instanceof DeisError ? err.code : 'internal', exitCode: code });
+    log.error('exiting on error', { err: describe(err), code: err instanceof DeisError ? err.code : 'internal', exitCode: code });
     if (!(err instanceof DeisError)) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     return code;
   }

@@ -13,10 +13,3 @@ export const realClock: Clock = {
     signal?.addEventListener('abort', done, { once: true });
   }),
 };
-
-/** A clock for tests: sleeping advances its time and records the duration. */
-export function fakeClock(start = 0): Clock & { sleeps: number[] } {
-  let t = start;
-  const sleeps: number[] = [];
-  return { sleeps, now: () => t, sleep: async (ms) => { sleeps.push(ms); t += ms; } };
-}

@@ -12,15 +12,23 @@ export type ErrorCode =
   | 'etcd-exited'           // our etcd child exited; its own code is passed through
   | 'internal';
 
+/** Finer, stable tags per adapter, for callers that branch on them (never on message text). */
+export type EtcdReason =
+  | 'member-not-found' | 'peer-url-exists' | 'learner-not-ready' | 'not-a-learner' | 'too-many-learners'
+  | 'unhealthy-cluster' | 'no-leader' | 'learner-rpc' | 'lock-failed';
+export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
+export type DiscoveryReason = 'bad-size-key';
+export type Reason = EtcdReason | KubeReason | DiscoveryReason;
+
 export class DeisError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   /** For 'etcd-exited': etcd's own exit status, passed through as ours. */
   readonly exitStatus: number | undefined;
   /** A finer, stable tag within the code, e.g. 'member-not-found', for callers that branch on it. */
-  readonly reason: string | undefined;
+  readonly reason: Reason | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean; exitStatus?: number; reason?: string } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean; exitStatus?: number; reason?: Reason | undefined } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DeisError';
     this.code = code;
@@ -42,7 +50,7 @@ export const exitCodes = {
   membership: 6,
 } as const;
 
-export function isReason(err: unknown, reason: string): boolean {
+export function isReason(err: unknown, reason: Reason): boolean {
   return err instanceof DeisError && err.reason === reason;
 }
 

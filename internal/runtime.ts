@@ -1,8 +1,12 @@
 // What every program runner gets from its entry point: the side effects (logger, clock, env,
-// interfaces, the stop signal, file reads), passed in so that tests can replace them.
+// interfaces, the stop signal, HTTP probes, files), passed in so that tests can replace them.
 import type { Clock } from './clock.ts';
+import type { Files } from './files.ts';
 import type { Interfaces } from './identity/identity.ts';
 import type { Logger } from './log/log.ts';
+
+/** A fetch: the only way runners make HTTP calls (etcd's /health), replaced in tests. */
+export type Fetch = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
 
 /** What every program runner gets from the entry point: side effects passed in, replaceable in tests. */
 export interface Runtime {
@@ -12,6 +16,6 @@ export interface Runtime {
   interfaces: Interfaces;
   /** Aborted on SIGTERM/SIGINT. */
   signal: AbortSignal;
-  readFile: (path: string) => Promise<string | undefined>;
+  fetch: Fetch;
+  files: Files;
 }
-

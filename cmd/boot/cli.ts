@@ -11,6 +11,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     summary: 'start one etcd member of a deis-etcd cluster: bootstrap, join or restart, then supervise it',
     options: bootOptions,
     validate: validateBoot,
-    run: (cfg, rt) => runBoot({ ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace), connect: (endpoints) => connectEtcd({ endpoints }) }),
+    run: (cfg, rt) => runBoot({
+      ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace), connect: (endpoints) => connectEtcd({ endpoints }),
+    }),
   }, argv, env);
 }

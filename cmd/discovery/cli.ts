@@ -2,6 +2,7 @@
 import { runProgram } from '../../internal/cli.ts';
 import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
 import { runDiscovery } from '../../internal/discovery/run.ts';
+import { connectEtcd } from '../../internal/etcd/client.ts';
 import { connectKube } from '../../internal/k8s/client.ts';
 
 export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -10,6 +11,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     summary: 'run the in-cluster etcd v3 discovery service for a deis-etcd cluster',
     options: discoveryOptions,
     validate: validateDiscovery,
-    run: (cfg, rt) => runDiscovery({ ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace) }),
+    run: (cfg, rt) => runDiscovery({
+      ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace), connect: (endpoints) => connectEtcd({ endpoints }),
+    }),
   }, argv, env);
 }

@@ -1,24 +1,23 @@
 // Gathers what the membership decision needs, from the data dir, the discovery service, the running
 // cluster and the Kubernetes API, into one plain Observation. Failures to reach a dependency become
 // "not reachable" facts, never exceptions: deciding what to do about them is decide()'s job.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootConfig } from '../config/boot.ts';
 import { urlHost } from '../config/options.ts';
-import { hasMemberData } from '../datadir.ts';
-import { DeisError } from '../errors.ts';
+import { isReason } from '../errors.ts';
 import type { EtcdApi, Member } from '../etcd/client.ts';
 import type { Registry, RegistrySnapshot } from '../discovery/registry.ts';
+import { hasMemberData, type Files } from '../files.ts';
 import type { KubeApi, PodInfo } from '../k8s/client.ts';
-import type { MemberView, Observation } from '../membership/decide.ts';
-
+import { decide, type MemberView, type Observation, type Plan } from '../membership/decide.ts';
+import type { Fetch } from '../runtime.ts';
 
 /** Written into the data dir once this member runs, so a restart knows its member ID. */
 export interface Marker { memberId: string; clusterId: string; name: string; peerUrl: string }
 export const markerPath = (dataDir: string) => join(dataDir, 'deis-etcd-member.json');
 
-export function readMarker(dataDir: string): Marker | undefined {
-  try { return JSON.parse(readFileSync(markerPath(dataDir), 'utf8')) as Marker; } catch { return undefined; }
+export async function readMarker(files: Files, dataDir: string): Promise<Marker | undefined> {
+  try { return JSON.parse((await files.read(markerPath(dataDir))) ?? '') as Marker; } catch { return undefined; }
 }
 
 export interface Self { name: string; host: string; peerUrl: string; clientUrl: string }
@@ -33,12 +32,20 @@ export function selfUrls(cfg: BootConfig, host: string): Self {
   return { name: cfg.name, host, peerUrl: `http://${peerHost}:${cfg.peerPort}`, clientUrl: `http://${urlHost(host)}:${cfg.clientPort}` };
 }
 
+/** What observing needs: the config, who I am, the sources and the effects to reach them. */
 export interface Sources {
+  cfg: BootConfig;
+  self: Self;
   registry: Registry | undefined;
   kube: KubeApi | undefined;
   /** An EtcdApi for the given client URLs (the caller closes it). */
   connect: (endpoints: string[]) => EtcdApi;
+  fetch: Fetch;
+  files: Files;
 }
+
+/** How long nothing has lived anywhere, and how long that must last before a rebuild. */
+export interface Quiet { quietForMs: number; rebuildGraceMs: number }
 
 export interface Observed {
   obs: Observation;
@@ -70,14 +77,21 @@ export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<Mem
   }));
 }
 
-export async function observe(cfg: BootConfig, self: Self, src: Sources, quiet: { quietForMs: number; rebuildGraceMs: number }): Promise<Observed> {
-  const hasWal = hasMemberData(cfg.dataDir);
-  const marker = hasWal ? readMarker(cfg.dataDir) : undefined;
+/** Observes, then decides: the one place a plan is made (the loop, and again under each lock). */
+export async function look(src: Sources, quiet: Quiet): Promise<{ seen: Observed; plan: Plan }> {
+  const seen = await observe(src, quiet);
+  return { seen, plan: decide(seen.obs) };
+}
+
+export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
+  const { cfg, self } = src;
+  const hasWal = await hasMemberData(src.files, cfg.dataDir);
+  const marker = hasWal ? await readMarker(src.files, cfg.dataDir) : undefined;
 
   let registry: RegistrySnapshot | undefined;
   if (src.registry) {
     try { registry = await src.registry.snapshot(); } catch (err) {
-      if (err instanceof DeisError && err.reason === 'bad-size-key') throw err;
+      if (isReason(err, 'bad-size-key')) throw err;
     }
   }
   let pods: PodInfo[] | undefined;
@@ -87,7 +101,7 @@ export async function observe(cfg: BootConfig, self: Self, src: Sources, quiet: 
   // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
   // its IP) would otherwise stall the gRPC member list until its timeout
   const answering = (await Promise.all(candidates.map(async (u) => {
-    try { await fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return u; } catch { return undefined; }
+    try { await src.fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return u; } catch { return undefined; }
   }))).filter((u): u is string => !!u);
   let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
   let members: Member[] | undefined;

@@ -129,6 +129,9 @@ export class Registry {
     await this.etcd.put(this.keys.resets, String(n + 1));
   }
 
+  /** Closes the client to the discovery service. */
+  close(): void { this.etcd.close(); }
+
   /** Runs fn under the cluster-wide membership lock. */
   withLock<T>(fn: () => Promise<T>, ttlSeconds = 30): Promise<T> {
     return this.etcd.withLock(this.keys.lock, ttlSeconds, fn);

@@ -5,14 +5,14 @@ import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Runtime } from '../runtime.ts';
 import type { DiscoveryConfig } from '../config/discovery.ts';
-import { ensureWritableDir } from '../datadir.ts';
 import { DeisError } from '../errors.ts';
-import { connectEtcd, type EtcdApi } from '../etcd/client.ts';
+import type { EtcdApi } from '../etcd/client.ts';
 import { advertiseAddress } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import { retry } from '../retry.ts';
 import { Metrics, startHttpServer } from '../server/server.ts';
 import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type SpawnFn } from '../supervisor/supervisor.ts';
+import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { urlHost } from '../config/options.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
@@ -21,32 +21,27 @@ export interface DiscoveryDeps extends Runtime {
   cfg: DiscoveryConfig;
   /** Undefined when there is no Kubernetes API (a configured token is then required). */
   kube: () => KubeApi | undefined;
+  /** An EtcdApi for the given client URLs (the caller closes it). */
+  connect: (endpoints: string[]) => EtcdApi;
   spawn?: SpawnFn;
 }
 
 /** A short fingerprint that lets operators correlate a token without logging it. */
 export const fingerprint = (token: string) => createHash('sha256').update(token).digest('hex').slice(0, 12);
 
-/** etcd's own settings for the single discovery member. */
-export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] {
-  const listen = urlHost(cfg.listenHost ?? host);
-  const adv = urlHost(host);
-  return [
-    '--name', 'deis-etcd-discovery',
-    '--data-dir', cfg.dataDir,
-    '--listen-client-urls', `http://${listen}:${cfg.clientPort}`,
-    '--advertise-client-urls', `http://${adv}:${cfg.clientPort}`,
-    '--listen-peer-urls', `http://${listen}:${cfg.peerPort}`,
-    '--initial-advertise-peer-urls', `http://${adv}:${cfg.peerPort}`,
-    '--initial-cluster', `deis-etcd-discovery=http://${adv}:${cfg.peerPort}`,
-    '--initial-cluster-state', 'new',
-    '--initial-cluster-token', 'deis-etcd-discovery',
-  ];
-}
+const NAME = 'deis-etcd-discovery';
 
-/** The child's env: ours without ETCD_* (etcd would read them as flags; ours are explicit). */
-export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('ETCD_')));
+/** etcd's own settings for the single discovery member: a one-member cluster of its own. */
+export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] {
+  const peerUrl = `http://${urlHost(host)}:${cfg.peerPort}`;
+  const clientUrl = `http://${urlHost(host)}:${cfg.clientPort}`;
+  const { clientPort, peerPort, dataDir } = cfg;
+  return [
+    ...memberArgs({ name: NAME, dataDir, listenHost: cfg.listenHost ?? host, clientPort, peerPort, clientUrl, peerUrl }),
+    '--initial-cluster', `${NAME}=${peerUrl}`,
+    '--initial-cluster-state', 'new',
+    '--initial-cluster-token', NAME,
+  ];
 }
 
 export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
@@ -57,12 +52,12 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
 
   const kube = cfg.token === undefined ? d.kube() : undefined;
   const { token, source: tokenSource } = await retry('resolve the discovery token', () => resolveToken(cfg, {
-    readFile: d.readFile,
+    readFile: d.files.read,
     ...(kube ? { secret: (name: string, generate: () => string) => kube.getOrCreateSecret(name, 'token', generate) } : {}),
   }), { clock, log, attempts: 6 });
   log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
 
-  ensureWritableDir(cfg.dataDir);
+  await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);
 
   const metrics = new Metrics();
@@ -74,16 +69,16 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   let registry: Registry | undefined;
   let seeded = false;
 
-  const child = startChild(binary, discoveryEtcdArgs(cfg, host), { env: childEnv(d.env), log, spawn: d.spawn });
+  const child = startChild(binary, discoveryEtcdArgs(cfg, host), { env: etcdEnv(d.env), log, spawn: d.spawn });
   const onAbort = () => child.signal('SIGTERM');
   d.signal.addEventListener('abort', onAbort, { once: true });
   let server: Server | undefined;
   try {
     server = await startHttpServer(cfg.listenHost ?? host, cfg.httpPort, {
       healthz: () => child.running(),
-      readyz: async () => seeded && child.running() && (await etcdHealthy(clientUrl)),
+      readyz: async () => seeded && child.running() && (await etcdHealthy(d.fetch, clientUrl)),
       metrics: async () => {
-        const up = await etcdHealthy(clientUrl);
+        const up = await etcdHealthy(d.fetch, clientUrl);
         metrics.set('deis_etcd_discovery_etcd_up', up ? 1 : 0);
         if (up && registry) {
           try {
@@ -97,8 +92,8 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
       },
     });
 
-    await waitUntil('the discovery etcd is healthy', () => etcdHealthy(clientUrl), child, clock, cfg.startTimeoutS * 1000);
-    etcd = connectEtcd({ endpoints: [clientUrl] });
+    await waitUntil('the discovery etcd is healthy', () => etcdHealthy(d.fetch, clientUrl), child, clock, cfg.startTimeoutS * 1000);
+    etcd = d.connect([clientUrl]);
     registry = new Registry(etcd, token);
     const reg = registry;
     const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), { clock, log });

@@ -4,7 +4,7 @@
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
 import * as etcd3 from 'etcd3';
 import { noop } from 'cockatiel';
-import { DeisError } from '../errors.ts';
+import { DeisError, type EtcdReason } from '../errors.ts';
 
 export interface Member {
   /** Member ID in hex, as etcdctl prints it. */
@@ -44,8 +44,6 @@ export interface Lease {
   put(key: string, value: string): Promise<void>;
   /** Revokes the lease (its keys vanish); safe to call twice. */
   revoke(): Promise<void>;
-  /** Calls onLost when keep-alives fail and the lease may have expired. */
-  onLost(fn: (err: unknown) => void): void;
 }
 
 /** What the programs need from an etcd cluster. */
@@ -86,23 +84,49 @@ function toMember(m: etcd3.IMember): Member {
 }
 
 /**
- * Turns an etcd3 library error into a DeisError: unreachable ones are retryable; membership
- * refusals get a stable reason. This is the only place that reads a library error's message.
+ * etcd's own error descriptions (api/v3rpc/rpctypes/error.go), which etcd's Go client also maps back
+ * to sentinel errors by exact text (rpctypes.Error). Consulted only within the gRPC status class that
+ * etcd sends each one with: the class decides retryability, the description the finer reason.
+ */
+const etcdSentinels: readonly { cls: new (...a: never[]) => Error; desc: string; reason: EtcdReason; retryable: boolean }[] = [
+  { cls: etcd3.GRPCNotFoundError, desc: 'etcdserver: member not found', reason: 'member-not-found', retryable: false },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: Peer URLs already exists', reason: 'peer-url-exists', retryable: false },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: re-configuration failed due to not enough started members', reason: 'unhealthy-cluster', retryable: true },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: can only promote a learner member which is in sync with leader', reason: 'learner-not-ready', retryable: true },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: can only promote a learner member', reason: 'not-a-learner', retryable: false },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: too many learner members in cluster', reason: 'too-many-learners', retryable: true },
+  { cls: etcd3.GRPCUnavailableError, desc: 'etcdserver: unhealthy cluster', reason: 'unhealthy-cluster', retryable: true },
+  { cls: etcd3.GRPCUnavailableError, desc: 'etcdserver: no leader', reason: 'no-leader', retryable: true },
+  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: rpc not supported for learner', reason: 'learner-rpc', retryable: false },
+];
+
+/** The gRPC status classes that mean "not answered now, ask again" (also our own call timeout). */
+const unreachableClasses = [etcd3.GRPCUnavailableError, etcd3.GRPCDeadlineExceededError, etcd3.GRPCCancelledError, etcd3.ClientClosedError];
+
+/** grpc-js prefixes a status's description with "<code> <NAME>: "; etcd3 may prefix its class name. */
+const description = (msg: string) => msg.replace(/^\d+ [A-Z_]+: /, '').trim();
+
+/**
+ * Turns an etcd3 library error into a DeisError, by error class (etcd3 casts each gRPC status code
+ * to one) and, within a class, by etcd's exact sentinel description. The only place that reads a
+ * library error's message.
  */
 export function translate(err: unknown, what: string): DeisError {
   if (err instanceof DeisError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  const tag = (reason: string, retryable = false) => new DeisError('membership', `${what}: ${msg}`, { cause: err, reason, retryable });
-  if (err instanceof etcd3.EtcdLockFailedError) return new DeisError('conflict', `${what}: ${msg}`, { cause: err, reason: 'lock-failed', retryable: true });
-  if (/member not found/i.test(msg)) return tag('member-not-found');
-  if (/peerURL exists|peer URLs already exists/i.test(msg)) return tag('peer-url-exists');
-  if (/learner.*not in sync|can only promote a learner member which is in sync/i.test(msg)) return tag('learner-not-ready', true);
-  if (/too many learner/i.test(msg)) return tag('too-many-learners', true);
-  if (/unhealthy cluster|not enough started members|re-configuration failed/i.test(msg)) return tag('unhealthy-cluster', true);
-  if (/leader changed|no leader|timed out|deadline|unavailable|ECONNREFUSED|connect|No connection established|closed|circuit breaker/i.test(msg)
-    || err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.GRPCDeadlineExceededError
-    || err instanceof etcd3.ClientClosedError || (err instanceof Error && etcd3.isRecoverableError(err))) {
-    return new DeisError('unreachable', `${what}: ${msg}`, { cause: err, retryable: true });
+  if (err instanceof etcd3.EtcdLockFailedError) {
+    return new DeisError('conflict', `${what}: ${msg}`, { cause: err, reason: 'lock-failed', retryable: true });
+  }
+  if (err instanceof Error) {
+    const desc = description(msg);
+    const s = etcdSentinels.find((x) => err instanceof x.cls && desc === x.desc);
+    if (s) {
+      const code = s.reason === 'no-leader' ? 'unreachable' : 'membership';
+      return new DeisError(code, `${what}: ${msg}`, { cause: err, reason: s.reason, retryable: s.retryable });
+    }
+    if (unreachableClasses.some((c) => err instanceof c) || etcd3.isRecoverableError(err)) {
+      return new DeisError('unreachable', `${what}: ${msg}`, { cause: err, retryable: true });
+    }
   }
   return new DeisError('internal', `${what}: ${msg}`, { cause: err });
 }
@@ -184,7 +208,6 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
           revoked = true;
           try { await timeout(lease.revoke(), ms, 'lease revoke'); } catch { /* it expires by itself */ }
         },
-        onLost: (fn) => { lease.on('lost', fn); },
       };
     },
     withLock: async (key, ttl, fn) => {

@@ -9,7 +9,6 @@ import { DeisError } from '../errors.ts';
 export interface PodInfo {
   name: string;
   ip: string | undefined;
-  phase: string | undefined;
   /** Set once deletion has been requested. */
   deleting: boolean;
   ready: boolean;
@@ -17,7 +16,6 @@ export interface PodInfo {
 
 /** The Kubernetes calls the programs make. */
 export interface KubeApi {
-  readonly namespace: string;
   listPods(selector: string): Promise<PodInfo[]>;
   getPod(name: string): Promise<PodInfo | undefined>;
   /** spec.replicas of a StatefulSet; undefined when it does not exist (deleted). */
@@ -56,13 +54,16 @@ export function translate(err: unknown, verb: string, resource: string, namespac
   if (err instanceof DeisError) return err;
   const code = err instanceof k8s.ApiException ? err.code : undefined;
   if (code === 403 || code === 401) {
-    return new DeisError('forbidden', `the Kubernetes API refused to ${verb} ${resource} in namespace ${namespace} (HTTP ${code}): grant '${verb}' on '${resource}' to this pod's ServiceAccount in its Role`, { cause: err, reason: `${verb}-${resource}` });
+    return new DeisError('forbidden', `the Kubernetes API refused to ${verb} ${resource} in namespace ${namespace} (HTTP ${code}): grant '${verb}' on '${resource}' to this pod's ServiceAccount in its Role`, { cause: err, reason: 'forbidden' });
   }
   if (code === 409) return new DeisError('conflict', `${verb} ${resource}: conflict`, { cause: err, reason: 'conflict' });
   if (code !== undefined && code < 500 && code !== 429) {
-    return new DeisError('internal', `${verb} ${resource} in ${namespace}: HTTP ${code}`, { cause: err });
+    const reason = code === 404 ? 'not-found' : 'bad-request';
+    return new DeisError('internal', `${verb} ${resource} in ${namespace}: HTTP ${code}`, { cause: err, reason });
   }
-  return new DeisError('unreachable', `cannot reach the Kubernetes API to ${verb} ${resource}${code ? ` (HTTP ${code})` : ''}`, { cause: err, retryable: true });
+  const detail = code ? ` (HTTP ${code})` : '';
+  const reason = code ? 'server-error' : undefined;
+  return new DeisError('unreachable', `cannot reach the Kubernetes API to ${verb} ${resource}${detail}`, { cause: err, retryable: true, reason });
 }
 
 const notFound = (err: unknown) => err instanceof k8s.ApiException && err.code === 404;
@@ -71,7 +72,6 @@ function podInfo(p: k8s.V1Pod): PodInfo {
   return {
     name: p.metadata?.name ?? '',
     ip: p.status?.podIP,
-    phase: p.status?.phase,
     deleting: !!p.metadata?.deletionTimestamp,
     ready: !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
   };
@@ -90,7 +90,6 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
     }
   };
   return {
-    namespace,
     listPods: (selector) => call('list', 'pods', async () => (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.map(podInfo)),
     getPod: (name) => optional('get', 'pods', async () => podInfo(await core.readNamespacedPod({ name, namespace }))),
     statefulSetReplicas: (name) => optional('get', 'statefulsets', async () => (await apps.readNamespacedStatefulSet({ name, namespace })).spec?.replicas ?? 1),

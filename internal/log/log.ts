@@ -65,10 +65,3 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   };
   return make(opts.bindings ?? {});
 }
-
-/** A logger that keeps entries in memory, for tests. */
-export function memoryLogger(): Logger & { entries: Fields[] } {
-  const entries: Fields[] = [];
-  const log = createLogger({ level: 'debug', write: (line) => entries.push(JSON.parse(line) as Fields) });
-  return Object.assign(log, { entries });
-}

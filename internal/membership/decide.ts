@@ -42,7 +42,7 @@ export interface Observation {
   rebuildGraceMs: number;
 }
 
-export interface Removal { id: string; name: string; why: 'previous-incarnation' | 'pod-gone' | 'stale-add' }
+export interface Removal { id: string; name: string; why: 'previous-incarnation' | 'pod-gone' | 'stale-add' | 'scale-down' }
 
 export type Plan =
   | { kind: 'restart'; memberId: string | undefined; updatePeerUrl: boolean; reason: string }

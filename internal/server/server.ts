@@ -58,7 +58,6 @@ export class Metrics {
     const k = Metrics.key(labels);
     s.values.set(k, (s.values.get(k) ?? 0) + by);
   }
-  value(name: string, labels?: Labels): number | undefined { return this.series.get(name)?.values.get(Metrics.key(labels)); }
 
   render(): string {
     let out = '';

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Clock } from '../clock.ts';
 import { DeisError } from '../errors.ts';
 import type { Logger, Level } from '../log/log.ts';
+import type { Fetch } from '../runtime.ts';
 
 export type SpawnFn = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess;
 
@@ -45,7 +46,6 @@ export function exitNumber(s: ExitStatus): number {
   return 128 + (s.signal ? (n[s.signal] ?? 0) : 0);
 }
 
-/** Starts cmd with args; each line it prints becomes a log entry ({msg:'etcd', etcd:{...}}). */
 /**
  * Keeps a child's log from flooding ours: at most `perSecond` lines with the same message each
  * second (etcd can repeat one warning thousands of times a second, e.g. "failed to publish local
@@ -69,6 +69,7 @@ export function repeatLimiter(now: () => number, perSecond = 5): (key: string) =
   };
 }
 
+/** Starts cmd with args; each line it prints becomes a log entry ({msg:'etcd', etcd:{...}}). */
 export function startChild(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; log: Logger; spawn?: SpawnFn; name?: string; now?: () => number }): Child {
   const spawn = opts.spawn ?? nodeSpawn;
   const name = opts.name ?? 'etcd';
@@ -117,7 +118,7 @@ export function startChild(cmd: string, args: string[], opts: { env: NodeJS.Proc
 }
 
 /** GET <clientUrl>/health: true when etcd answers healthy. */
-export async function etcdHealthy(clientUrl: string, timeoutMs = 1000): Promise<boolean> {
+export async function etcdHealthy(fetch: Fetch, clientUrl: string, timeoutMs = 1000): Promise<boolean> {
   try {
     const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = (await res.json()) as { health?: string };

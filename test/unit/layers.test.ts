@@ -33,6 +33,12 @@ test('internal/membership is pure: it imports nothing', () => {
   for (const f of product.filter((x) => x.file.startsWith('internal/membership/'))) assert.equal(importsOf(f.text), [], f.file);
 });
 
+test('runners reach files, HTTP and timers only through the Runtime', () => {
+  const runners = product.filter((f) => /^internal\/(boot|discovery)\//.test(f.file));
+  const direct = /^import[^'"]*['"]node:fs(\/promises)?['"]|\bfetch\(|\bset(Timeout|Interval)\(/m;
+  assert.equal(runners.filter((f) => direct.test(f.text.replace(/\b(src|ctx|d|rt)\.fetch\(/g, ''))).map((f) => f.file), []);
+});
+
 test('the product never imports test code', () => {
   assert.equal(product.filter((f) => importsOf(f.text).some((m) => m.includes('/test/'))).map((f) => f.file), []);
 });

@@ -4,12 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRegistration, registryKeys } from '../../internal/discovery/registry.ts';
 import { checkToken, generateToken, resolveToken } from '../../internal/discovery/token.ts';
-import { memoryLogger } from '../../internal/log/log.ts';
+import { memoryLogger } from '../fakes/log.ts';
 import { retry } from '../../internal/retry.ts';
-import { fakeClock } from '../../internal/clock.ts';
+import { fakeClock } from '../fakes/clock.ts';
 import { DeisError } from '../../internal/errors.ts';
 import { advertiseAddress, statefulSetOrdinal } from '../../internal/identity/identity.ts';
-import { initialCluster } from '../../internal/boot/run.ts';
+import { initialCluster } from '../../internal/supervisor/etcd-args.ts';
 
 test('registry keys follow etcd v3 discovery', () => {
   const k = registryKeys('tok');

@@ -1,0 +1,139 @@
+// Carries a plan out: observe and decide until a plan starts etcd, with one handler per plan kind.
+// Handlers return the next step (start etcd with these flags, or look again after a pause) so that
+// each is table-tested with fakes; the loop owns the waiting budget and the "quiet" clock.
+import { join } from 'node:path';
+import { DeisError } from '../errors.ts';
+import type { Plan } from '../membership/decide.ts';
+import { retry } from '../retry.ts';
+import { joinCluster } from './changes.ts';
+import { withEtcd, type BootContext } from './context.ts';
+import { look, type Observed, type Quiet } from './observe.ts';
+
+/** How etcd is to be started. */
+export interface Start {
+  plan: 'restart' | 'bootstrap' | 'join';
+  args: string[];
+  /** Client URLs of healthy voting members (learners refuse most RPCs, so a learner promotes through these). */
+  endpoints: string[];
+}
+
+export type Step = { kind: 'start'; start: Start } | { kind: 'again'; sleepMs: number };
+
+/** The loop's memory across rounds. */
+export interface Loop {
+  round: number;
+  /** Since when nothing has lived anywhere (no reachable member, no heartbeat). */
+  quietSince: number | undefined;
+  /** Since when this boot has been unable to proceed (waiting, or joins failing). */
+  stuckSince: number | undefined;
+}
+
+type Handler<K extends Plan['kind']> = (ctx: BootContext, plan: Extract<Plan, { kind: K }>, seen: Observed, loop: Loop) => Promise<Step>;
+
+export const quietOf = (ctx: BootContext, loop: Loop): Quiet => ({
+  quietForMs: loop.quietSince === undefined ? 0 : ctx.clock.now() - loop.quietSince,
+  rebuildGraceMs: ctx.cfg.rebuildGraceS * 1000,
+});
+
+/** Counts time stuck; past --wait-timeout, a clear error naming what it waited for. */
+function stuck(ctx: BootContext, loop: Loop, reason: string, seen: Observed): void {
+  loop.stuckSince ??= ctx.clock.now();
+  if (ctx.clock.now() - loop.stuckSince <= ctx.cfg.waitTimeoutS * 1000) return;
+  const hint = ctx.cfg.discoveryEndpoint ? '' : ' (no discovery endpoint: set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint)';
+  const code = seen.obs.discovery.reachable ? 'membership' : 'unreachable';
+  throw new DeisError(code, `gave up after ${ctx.cfg.waitTimeoutS} s: ${reason}${hint}`);
+}
+
+const again = (sleepMs: number): Step => ({ kind: 'again', sleepMs });
+
+export const handlers: { [K in Plan['kind']]: Handler<K> } = {
+  async wait(ctx, plan, seen, loop) {
+    stuck(ctx, loop, plan.reason, seen);
+    return again(Math.min(5000, 500 * 2 ** Math.min(loop.round, 3)));
+  },
+  async fail(_ctx, plan) {
+    throw new DeisError('config', plan.reason);
+  },
+  async rejoin(ctx) {
+    const aside = join(ctx.cfg.dataDir, `member.removed-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '')}`);
+    await ctx.files.rename(join(ctx.cfg.dataDir, 'member'), aside);
+    ctx.log.warn('data moved aside: the cluster removed this member', { dataDir: ctx.cfg.dataDir, movedTo: aside });
+    return again(0);
+  },
+  async rebuild(ctx, plan, _seen, loop) {
+    const registry = ctx.registry;
+    if (!registry) return again(0);
+    await registry.withLock(async () => {
+      if ((await look(ctx, quietOf(ctx, loop))).plan.kind !== 'rebuild') return;
+      await registry.reset();
+      ctx.metrics.change('registry-reset');
+      ctx.log.warn('registry reset: rebuilding the cluster', { reason: plan.reason });
+    });
+    return again(0);
+  },
+  async restart(ctx, plan, seen) {
+    const { memberId } = plan;
+    if (plan.updatePeerUrl && memberId && seen.endpoints.length) {
+      await withEtcd(ctx, seen.endpoints, (etcd) => retry('update my peer URL', () => etcd.memberUpdate(memberId, [ctx.self.peerUrl]), ctx));
+      ctx.metrics.change('update');
+      ctx.log.info('peer URL updated', { memberId, peerUrl: ctx.self.peerUrl });
+    }
+    await ctx.heartbeat.ensure();
+    return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints } };
+  },
+  async bootstrap(ctx, plan) {
+    const { registry, cfg } = ctx;
+    if (!registry || !cfg.discoveryEndpoint) {
+      throw new DeisError('environment', 'a new cluster must bootstrap but no discovery endpoint is configured: set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint');
+    }
+    for (const id of plan.dropRegistrations) {
+      await registry.removeRegistration(id);
+      ctx.log.warn('stale registration of mine dropped', { memberId: id });
+    }
+    await ctx.heartbeat.ensure();
+    const args = [
+      '--discovery-token', registry.token, '--discovery-endpoints', cfg.discoveryEndpoint,
+      '--initial-cluster-state', 'new', '--initial-cluster-token', `deis-etcd-${cfg.name.replace(/-\d+$/, '')}`,
+    ];
+    return { kind: 'start', start: { plan: 'bootstrap', args, endpoints: [] } };
+  },
+  async join(ctx, _plan, seen, loop) {
+    try {
+      const args = await joinCluster(ctx, seen, quietOf(ctx, loop));
+      if (args) return { kind: 'start', start: { plan: 'join', args, endpoints: seen.endpoints } };
+      return again(0);
+    } catch (err) {
+      if (!(err instanceof DeisError && err.retryable)) throw err;
+      stuck(ctx, loop, `joining failed: ${err.message}`, seen);
+      ctx.log.warn('join attempt failed; deciding again', { err });
+      return again(1000);
+    }
+  },
+};
+
+function run<K extends Plan['kind']>(ctx: BootContext, plan: Extract<Plan, { kind: K }>, seen: Observed, loop: Loop): Promise<Step> {
+  return (handlers[plan.kind] as Handler<K>)(ctx, plan, seen, loop);
+}
+
+/** Observes and decides until a plan starts etcd; undefined when stopped first. */
+export async function prepare(ctx: BootContext): Promise<Start | undefined> {
+  const loop: Loop = { round: 0, quietSince: undefined, stuckSince: undefined };
+  let last = '';
+  for (; !ctx.signal.aborted; loop.round++) {
+    const { seen, plan } = await look(ctx, quietOf(ctx, loop));
+    const o = seen.obs;
+    const alive = o.cluster.reachable || o.cluster.anyAlive || (o.discovery.reachable && o.discovery.heartbeats.length > 0);
+    loop.quietSince = alive ? undefined : (loop.quietSince ?? ctx.clock.now());
+    const reason = 'reason' in plan ? plan.reason : undefined;
+    if (`${plan.kind}:${reason}` !== last) {
+      ctx.log.info('decided', { plan: plan.kind, reason, removals: plan.kind === 'join' ? plan.removals : undefined });
+      last = `${plan.kind}:${reason}`;
+    }
+    for (const k of Object.keys(handlers)) ctx.metrics.set('deis_etcd_last_decision', k === plan.kind ? 1 : 0, { plan: k });
+    if (plan.kind !== 'wait' && plan.kind !== 'join') loop.stuckSince = undefined;
+    const step = await run(ctx, plan, seen, loop);
+    if (step.kind === 'start') return step.start;
+    if (step.sleepMs) await ctx.clock.sleep(step.sleepMs, ctx.signal);
+  }
+  return undefined;
+}

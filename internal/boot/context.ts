@@ -1,0 +1,80 @@
+// What every part of boot works with: the validated config, the side effects from the runtime, who
+// this member is, and the adapters and records it shares (registry, heartbeat, metrics). Built once
+// at start by createContext; the parts take it instead of long positional argument lists.
+import type { BootConfig } from '../config/boot.ts';
+import { DeisError } from '../errors.ts';
+import type { EtcdApi } from '../etcd/client.ts';
+import { Registry } from '../discovery/registry.ts';
+import { resolveToken } from '../discovery/token.ts';
+import { DEFAULT_TOKEN_SECRET } from '../config/discovery.ts';
+import { advertiseAddress } from '../identity/identity.ts';
+import type { KubeApi } from '../k8s/client.ts';
+import type { Logger } from '../log/log.ts';
+import { retry } from '../retry.ts';
+import type { Runtime } from '../runtime.ts';
+import type { SpawnFn } from '../supervisor/supervisor.ts';
+import { HeartbeatKeeper } from './heartbeat.ts';
+import { bootMetrics, type BootMetrics } from './metrics.ts';
+import { selfUrls, type Self } from './observe.ts';
+
+/** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
+export interface BootDeps extends Runtime {
+  cfg: BootConfig;
+  kube: () => KubeApi | undefined;
+  /** An EtcdApi for the given client URLs (the caller closes it). */
+  connect: (endpoints: string[]) => EtcdApi;
+  spawn?: SpawnFn;
+}
+
+export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
+  /** Bound to this pod. */
+  readonly log: Logger;
+  readonly self: Self;
+  readonly kube: KubeApi | undefined;
+  /** Undefined without a discovery endpoint (this member can then restart or join, not bootstrap). */
+  readonly registry: Registry | undefined;
+  readonly metrics: BootMetrics;
+  readonly heartbeat: HeartbeatKeeper;
+  /** Filled in once this member's etcd runs. */
+  readonly member: { id?: string; clusterId?: string };
+}
+
+/** Learns who this member is (pod IP from the API when not configured) and wires the shared parts. */
+export async function createContext(d: BootDeps): Promise<BootContext> {
+  const { cfg, clock } = d;
+  const kube = cfg.kubernetes === 'off' ? undefined : d.kube();
+  if (cfg.kubernetes === 'on' && !kube) {
+    throw new DeisError('environment', 'DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API: set KUBECONFIG or run in a pod with a service account');
+  }
+  const getPod = () => kube!.getPod(cfg.name);
+  const podIp = cfg.advertiseHost ?? (kube ? (await retry('get this pod', getPod, { clock, log: d.log, attempts: 5 }))?.ip : undefined);
+  const { host, source } = advertiseAddress(podIp, d.interfaces);
+  const self = selfUrls(cfg, host);
+  const log = d.log.child({ pod: cfg.name });
+  log.info('starting', { advertiseHost: host, addressSource: source, peerUrl: self.peerUrl, clientUrl: self.clientUrl, kubernetes: !!kube });
+  for (const w of cfg.etcdEnvDropped) log.warn('etcd setting ignored', { detail: w });
+
+  let registry: Registry | undefined;
+  if (cfg.discoveryEndpoint) {
+    const { token } = await resolveToken({ token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET }, { readFile: d.files.read });
+    registry = new Registry(d.connect([cfg.discoveryEndpoint]), token);
+  } else {
+    log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
+  }
+  const member: BootContext['member'] = {};
+  const heartbeat = new HeartbeatKeeper(registry, () => ({
+    name: self.name, memberId: member.id ?? '', clusterId: member.clusterId ?? '',
+    peerUrl: self.peerUrl, clientUrl: self.clientUrl, at: new Date(clock.now()).toISOString(),
+  }), log);
+  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, member };
+}
+
+/** Runs fn with a client for the given endpoints, closing it afterwards. */
+export async function withEtcd<T>(ctx: Pick<BootContext, 'connect'>, endpoints: string[], fn: (etcd: EtcdApi) => Promise<T>): Promise<T> {
+  const etcd = ctx.connect(endpoints);
+  try {
+    return await fn(etcd);
+  } finally {
+    etcd.close();
+  }
+}

@@ -1,0 +1,69 @@
+// The background pass while etcd runs: the heartbeat every few seconds and, on the leader, every
+// heal interval: promote caught-up learners, and remove one member whose pod has been gone longer
+// than the grace period (one change per pass, each keeping quorum).
+import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
+import { removals } from '../membership/decide.ts';
+import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
+import { withEtcd, type BootContext } from './context.ts';
+import { memberViews } from './observe.ts';
+
+/** What the healer remembers between passes: since when each candidate's pod has been gone. */
+export interface HealState { goneSince: Map<string, number> }
+
+/** What one pass did, for the log and for tests. */
+export interface HealResult { leader: boolean; promoted: string[]; removed: string[] }
+
+/** One heal pass against this member's own etcd. */
+export async function healPass(ctx: BootContext, state: HealState): Promise<HealResult> {
+  const out: HealResult = { leader: false, promoted: [], removed: [] };
+  await withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
+    const st = await etcd.status(ctx.self.clientUrl);
+    const { members } = await etcd.memberList();
+    ctx.metrics.set('deis_etcd_members', members.length);
+    ctx.metrics.set('deis_etcd_learners', members.filter((m) => m.isLearner).length);
+    if (st.leader !== ctx.member.id) return;
+    out.leader = true;
+    const views = await memberViews(etcd, members);
+    for (const m of views.filter((v) => v.isLearner && v.healthy)) {
+      try {
+        await etcd.memberPromote(m.id);
+        ctx.metrics.change('promote');
+        ctx.log.info('learner promoted', { memberId: m.id });
+        out.promoted.push(m.id);
+      } catch { /* not caught up yet */ }
+    }
+    if (!ctx.kube) return;
+    const pods = (await ctx.kube.listPods(ctx.cfg.selector)).map((p) => ({ name: p.name, ip: p.ip }));
+    const { removals: candidates } = removals(views, ctx.self, pods);
+    const now = ctx.clock.now();
+    for (const id of state.goneSince.keys()) if (!candidates.some((c) => c.id === id)) state.goneSince.delete(id);
+    for (const c of candidates) {
+      const since = state.goneSince.get(c.id) ?? now;
+      state.goneSince.set(c.id, since);
+      if (now - since < ctx.cfg.podGoneGraceS * 1000) continue;
+      await etcd.withLock(MEMBERSHIP_LOCK, 30, () => removeMember(ctx, etcd, c));
+      state.goneSince.delete(c.id);
+      out.removed.push(c.id);
+      break; // one change per pass
+    }
+  });
+  return out;
+}
+
+/** Runs the heartbeat and heal passes until stopped. */
+export function startHealer(ctx: BootContext): { stop(): Promise<void> } {
+  const stop = new AbortController();
+  const state: HealState = { goneSince: new Map() };
+  const loop = (async () => {
+    let lastHeal = 0;
+    while (!stop.signal.aborted) {
+      await ctx.clock.sleep(HEARTBEAT_INTERVAL_S * 1000, stop.signal);
+      if (stop.signal.aborted) break;
+      await ctx.heartbeat.ensure();
+      if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
+      lastHeal = ctx.clock.now();
+      await healPass(ctx, state).catch((err) => ctx.log.warn('heal pass failed', { err }));
+    }
+  })();
+  return { stop: async () => { stop.abort(); await loop; } };
+}

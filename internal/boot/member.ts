@@ -1,0 +1,38 @@
+// Starting this member's etcd from a plan and bringing it to ready: spawn, wait for health, learn
+// its member and cluster IDs (written to the data dir's marker for the next restart), record a new
+// cluster in the registry, promote a learner through the voters, write the first heartbeat.
+import { retry } from '../retry.ts';
+import { etcdHealthy, startChild, waitUntil, type Child } from '../supervisor/supervisor.ts';
+import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
+import type { Start } from './act.ts';
+import { promoteSelf } from './changes.ts';
+import { withEtcd, type BootContext } from './context.ts';
+import { markerPath, type Marker } from './observe.ts';
+
+/** Spawns etcd; `onChild` sees the child at once (for /healthz) before it is healthy. */
+export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child {
+  const { cfg, self } = ctx;
+  const args = memberArgs({
+    name: self.name, dataDir: cfg.dataDir, listenHost: cfg.listenHost ?? self.host,
+    clientPort: cfg.clientPort, peerPort: cfg.peerPort, clientUrl: self.clientUrl, peerUrl: self.peerUrl,
+  });
+  return startChild(binary, [...args, ...start.args], { env: etcdEnv(ctx.env, cfg.etcdEnv), log: ctx.log, spawn: ctx.spawn });
+}
+
+/** Waits until the started member is a healthy voter with its heartbeat written. */
+export async function becomeReady(ctx: BootContext, child: Child, start: Start): Promise<void> {
+  const { cfg, self, clock, log } = ctx;
+  await waitUntil('etcd is healthy', () => etcdHealthy(ctx.fetch, self.clientUrl), child, clock, cfg.startTimeoutS * 1000);
+  const st = await withEtcd(ctx, [self.clientUrl], (etcd) => retry('status of my etcd', () => etcd.status(self.clientUrl), { clock, log, attempts: 10 }));
+  ctx.member.id = st.memberId;
+  ctx.member.clusterId = st.clusterId;
+  const marker: Marker = { memberId: st.memberId, clusterId: st.clusterId, name: self.name, peerUrl: self.peerUrl };
+  await ctx.files.write(markerPath(cfg.dataDir), JSON.stringify(marker) + '\n');
+  const registry = ctx.registry;
+  if (start.plan === 'bootstrap' && registry) {
+    await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), { clock, log })
+      .catch((err) => log.warn('cannot record the cluster in the registry', { err }));
+  }
+  if (start.endpoints.length) await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId));
+  await ctx.heartbeat.ensure();
+}

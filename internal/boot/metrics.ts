@@ -1,0 +1,19 @@
+// The series boot exports on /metrics, declared in one place.
+import { Metrics } from '../server/server.ts';
+
+export type ChangeKind = 'add' | 'remove' | 'remove-self' | 'promote' | 'update' | 'registry-reset';
+
+export class BootMetrics extends Metrics {
+  /** One membership change this member made. */
+  change(kind: ChangeKind): void { this.inc('deis_etcd_membership_changes_total', { kind }); }
+}
+
+export function bootMetrics(): BootMetrics {
+  const m = new BootMetrics();
+  m.declare('deis_etcd_up', "whether this member's etcd answers healthy", 'gauge');
+  m.declare('deis_etcd_members', 'members of the cluster', 'gauge');
+  m.declare('deis_etcd_learners', 'learners in the cluster', 'gauge');
+  m.declare('deis_etcd_membership_changes_total', 'membership changes this member made, by kind', 'counter');
+  m.declare('deis_etcd_last_decision', 'the last plan decided (1 for the current one)', 'gauge');
+  return m;
+}

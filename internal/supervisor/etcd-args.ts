@@ -1,0 +1,45 @@
+// etcd's command line and environment, as both programs start it: one member's name, data dir and
+// URLs; the child env without our ETCD_* variables (etcd would read them as flags) plus the validated
+// pass-through settings; and the --initial-cluster string a joining member needs.
+import { urlHost } from '../config/options.ts';
+
+export interface MemberUrls {
+  name: string;
+  dataDir: string;
+  /** The address etcd listens on (an IP; IPv6 bracketed here). */
+  listenHost: string;
+  clientPort: number;
+  peerPort: number;
+  /** Advertised URLs. */
+  clientUrl: string;
+  peerUrl: string;
+}
+
+/** etcd's flags common to every start of a member: name, data dir, listen and advertised URLs. */
+export function memberArgs(m: MemberUrls): string[] {
+  const l = urlHost(m.listenHost);
+  return [
+    '--name', m.name,
+    '--data-dir', m.dataDir,
+    '--listen-client-urls', `http://${l}:${m.clientPort}`,
+    '--advertise-client-urls', m.clientUrl,
+    '--listen-peer-urls', `http://${l}:${m.peerPort}`,
+    '--initial-advertise-peer-urls', m.peerUrl,
+  ];
+}
+
+/** The child's env: ours without ETCD_*, plus the validated ETCD_* pass-through settings. */
+export function etcdEnv(env: NodeJS.ProcessEnv, passThrough: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('ETCD_'))), ...passThrough };
+}
+
+/**
+ * The --initial-cluster value for joining, `name=peerURL,...`: every member (etcd checks that the
+ * list matches the cluster's members by URL), this member under its own name; members that were
+ * added but never started have no name yet and get a placeholder.
+ */
+export function initialCluster(members: readonly { id: string; name: string; peerUrls: string[] }[], myId: string, self: { name: string; peerUrl: string }): string {
+  return members.flatMap((m) => (m.id === myId
+    ? [`${self.name}=${self.peerUrl}`]
+    : m.peerUrls.map((u) => `${m.name || `unstarted-${m.id}`}=${u}`))).join(',');
+}

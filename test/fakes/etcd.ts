@@ -1,0 +1,141 @@
+// A fake etcd cluster for unit tests: members with health and learner flags, a leader, a key space,
+// and errors queued per call. connect() hands out EtcdApi clients over it; fetch() answers /health
+// for the client URLs of healthy members. It models what boot relies on, nothing more.
+import type { EtcdApi, Member, Status } from '../../internal/etcd/client.ts';
+import { DeisError, type EtcdReason } from '../../internal/errors.ts';
+import type { Fetch } from '../../internal/runtime.ts';
+
+export interface FakeMember extends Member { healthy: boolean }
+type Method = Exclude<keyof EtcdApi, 'close' | 'lease' | 'withLock'>;
+
+export class FakeCluster {
+  clusterId = 'c1';
+  leader = '';
+  members: FakeMember[] = [];
+  kv = new Map<string, { value: string; rev: number }>();
+  rev = 0;
+  /** Every mutating call, in order, e.g. "remove 3". */
+  calls: string[] = [];
+  private errors = new Map<Method, DeisError[]>();
+  private nextId = 100;
+
+  /** A started member at 127.0.0.<n> named etcd-<n-1>. */
+  addMember(n: number, opts: Partial<FakeMember> = {}): FakeMember {
+    const m: FakeMember = {
+      id: String(n), name: `etcd-${n - 1}`, peerUrls: [`http://127.0.0.${n}:2380`], clientUrls: [`http://127.0.0.${n}:2379`],
+      isLearner: false, healthy: true, ...opts,
+    };
+    this.members.push(m);
+    if (!this.leader && !m.isLearner && m.healthy) this.leader = m.id;
+    return m;
+  }
+
+  /** The next calls of `method` fail with these errors, in order. */
+  fail(method: Method, ...errs: DeisError[]): void { this.errors.set(method, [...(this.errors.get(method) ?? []), ...errs]); }
+
+  private check(method: Method): void {
+    const e = this.errors.get(method)?.shift();
+    if (e) throw e;
+  }
+
+  private quorum(): boolean {
+    const voters = this.members.filter((m) => !m.isLearner);
+    return voters.filter((m) => m.healthy).length > voters.length / 2;
+  }
+
+  private byUrl(url: string): FakeMember | undefined { return this.members.find((m) => m.clientUrls.includes(url)); }
+
+  /** A client over the cluster; it answers only when one of its endpoints is a healthy member. */
+  connect = (endpoints: string[]): EtcdApi => {
+    const c = this;
+    const reach = (what: Method) => {
+      c.check(what);
+      if (!endpoints.some((u) => c.byUrl(u)?.healthy)) throw new DeisError('unreachable', `${what}: no endpoint answers`, { retryable: true });
+      if (!c.quorum() && what !== 'status') throw new DeisError('unreachable', `${what}: etcdserver: no leader`, { retryable: true, reason: 'no-leader' });
+    };
+    const plain = (m: FakeMember): Member => ({ id: m.id, name: m.name, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls], isLearner: m.isLearner });
+    const membership = (reason: EtcdReason, msg: string, retryable = false) => new DeisError('membership', msg, { reason, retryable });
+    return {
+      async memberList() { reach('memberList'); return { clusterId: c.clusterId, members: c.members.map(plain) }; },
+      async memberAdd(peerUrls, learner) {
+        reach('memberAdd');
+        if (learner && c.members.some((m) => m.isLearner)) throw membership('too-many-learners', 'too many learners', true);
+        const m: FakeMember = { id: String(c.nextId++), name: '', peerUrls, clientUrls: [], isLearner: learner, healthy: false };
+        c.members.push(m);
+        c.calls.push(`add ${m.id}`);
+        return { member: plain(m), members: c.members.map(plain) };
+      },
+      async memberRemove(id) {
+        reach('memberRemove');
+        if (!c.members.some((m) => m.id === id)) throw membership('member-not-found', 'member not found');
+        c.members = c.members.filter((m) => m.id !== id);
+        c.calls.push(`remove ${id}`);
+      },
+      async memberPromote(id) {
+        reach('memberPromote');
+        const m = c.members.find((x) => x.id === id);
+        if (!m) throw membership('member-not-found', 'member not found');
+        if (!m.isLearner) throw membership('not-a-learner', 'can only promote a learner member');
+        if (!m.healthy) throw membership('learner-not-ready', 'learner not in sync', true);
+        m.isLearner = false;
+        c.calls.push(`promote ${id}`);
+      },
+      async memberUpdate(id, peerUrls) {
+        reach('memberUpdate');
+        const m = c.members.find((x) => x.id === id);
+        if (!m) throw membership('member-not-found', 'member not found');
+        m.peerUrls = peerUrls;
+        c.calls.push(`update ${id}`);
+      },
+      async status(endpoint): Promise<Status> {
+        c.check('status');
+        const m = c.byUrl(endpoint);
+        if (!m?.healthy) throw new DeisError('unreachable', `status of ${endpoint}: no answer`, { retryable: true });
+        return { memberId: m.id, clusterId: c.clusterId, leader: c.quorum() ? c.leader : '0', isLearner: m.isLearner, raftIndex: 1, raftAppliedIndex: 1, version: '3.6.16' };
+      },
+      async moveLeader(target) { reach('moveLeader'); c.leader = target; c.calls.push(`move-leader ${target}`); },
+      async get(key) {
+        reach('get');
+        const v = c.kv.get(key);
+        return v && { key, value: v.value, createRevision: v.rev, lease: '0' };
+      },
+      async getPrefix(prefix) {
+        reach('getPrefix');
+        return [...c.kv].filter(([k]) => k.startsWith(prefix)).map(([key, v]) => ({ key, value: v.value, createRevision: v.rev, lease: '0' }));
+      },
+      async put(key, value) { reach('put'); c.kv.set(key, { value, rev: ++c.rev }); },
+      async putIfAbsent(key, value) {
+        reach('putIfAbsent');
+        if (c.kv.has(key)) return false;
+        c.kv.set(key, { value, rev: ++c.rev });
+        return true;
+      },
+      async delete(key) { reach('delete'); c.kv.delete(key); },
+      async deletePrefix(prefix) {
+        reach('deletePrefix');
+        const keys = [...c.kv.keys()].filter((k) => k.startsWith(prefix));
+        for (const k of keys) c.kv.delete(k);
+        return keys.length;
+      },
+      lease() {
+        return {
+          grant: async () => '1',
+          put: async (key, value) => { c.kv.set(key, { value, rev: ++c.rev }); },
+          revoke: async () => undefined,
+        };
+      },
+      async withLock(key, _ttl, fn) {
+        c.calls.push(`lock ${key}`);
+        return fn();
+      },
+      close() { /* nothing held */ },
+    };
+  };
+
+  /** Answers GET <clientUrl>/health like etcd: 200 {"health":"true"} for a healthy member. */
+  fetch: Fetch = async (url) => {
+    const m = this.byUrl(url.replace(/\/health$/, ''));
+    if (!m?.healthy) throw new TypeError('fetch failed');
+    return new Response(JSON.stringify({ health: String(this.quorum()) }), { status: this.quorum() ? 200 : 503 });
+  };
+}
