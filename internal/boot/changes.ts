@@ -3,13 +3,12 @@
 // as a learner), promote myself once caught up, remove one member, and leave on a scale-down.
 import { DeisError, isReason } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
-import { statefulSetOrdinal } from '../identity/identity.ts';
-import { canRemove, type Removal } from '../membership/decide.ts';
+import { canRemove, scaleDownStep, type MemberView, type Removal } from '../membership/decide.ts';
 import { retry } from '../retry.ts';
 import { initialCluster } from '../supervisor/etcd-args.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import type { ChangeKind } from './metrics.ts';
-import { look, memberViews, type Observed, type Quiet } from './observe.ts';
+import { look, memberViews, scaleOf, type Observed, type Quiet } from './observe.ts';
 
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
@@ -71,44 +70,59 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string)
   }
 }
 
-/** Whether this pod is going away for good: its StatefulSet ordinal is at or beyond the replicas. */
-async function scaledAway(ctx: BootContext): Promise<boolean> {
-  const ord = statefulSetOrdinal(ctx.self.name);
-  if (!ctx.kube || !ord) return false;
-  try {
-    const replicas = await ctx.kube.statefulSetReplicas(ctx.cfg.statefulSet ?? ord.set);
-    const scaleDown = replicas !== undefined && ord.ordinal >= replicas;
-    ctx.log.info('stopping', { ordinal: ord.ordinal, replicas, scaleDown });
-    return scaleDown;
-  } catch (err) {
-    ctx.log.warn('cannot tell a scale-down from a restart; keeping the member', { err });
-    return false;
-  }
+/** Moves leadership to `to` (else any healthy voter) when this member leads. */
+async function handOff(ctx: BootContext, etcd: EtcdApi, views: MemberView[], leader: string, to?: string): Promise<void> {
+  const myId = ctx.member.id;
+  if (leader !== myId) return;
+  const target = to ?? views.find((m) => m.id !== myId && !m.isLearner && m.healthy)?.id;
+  if (!target) return;
+  await etcd.moveLeader(target);
+  ctx.log.info('leadership moved', { to: target });
 }
 
 /**
- * On a stop: hand leadership away, and only when the pod is going away for good remove this member.
- * An ordinary restart never removes it. Failures are logged: etcd is stopped either way.
+ * On a stop: an ordinary restart only hands leadership away, it never removes the member. When the
+ * pod is going away for good (its ordinal is at or beyond the replicas), etcd keeps serving until this
+ * member's removal is committed, by itself or by the leader's scale-down pass, each under the lock
+ * and each keeping quorum; leadership goes to a member that stays. Bounded by --leave-timeout.
  */
-export async function leave(ctx: BootContext): Promise<void> {
+export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promise<void> {
   const myId = ctx.member.id;
   if (!myId) return;
-  const scaleDown = await scaledAway(ctx);
-  await withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
-    const st = await etcd.status(ctx.self.clientUrl);
-    const views = await memberViews(etcd, (await etcd.memberList()).members);
-    if (st.leader === myId) {
-      const target = views.find((m) => m.id !== myId && !m.isLearner && m.healthy);
-      if (target) {
-        await etcd.moveLeader(target.id);
-        ctx.log.info('leadership moved', { to: target.id });
-      }
-    }
-    if (!scaleDown) return;
-    if (!canRemove(views, myId)) {
-      ctx.log.warn('not removing myself: the rest would have no healthy majority', {});
-      return;
-    }
-    await etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, () => removeMember(ctx, etcd, { id: myId, name: ctx.self.name, why: 'scale-down' }, 'remove-self'));
-  }).catch((err) => ctx.log.warn('leaving the cluster cleanly failed', { err }));
+  let scale: Awaited<ReturnType<typeof scaleOf>>;
+  try {
+    scale = await scaleOf(ctx);
+  } catch (err) {
+    ctx.log.warn('cannot tell a scale-down from a restart; keeping the member', { err });
+  }
+  const scaleDown = !!scale && scale.replicas !== undefined && scale.ordinal >= scale.replicas;
+  if (scale) ctx.log.info('stopping', { ordinal: scale.ordinal, replicas: scale.replicas, scaleDown });
+  const self = [ctx.self.clientUrl];
+  if (!scale || !scaleDown || scale.replicas === undefined) {
+    await withEtcd(ctx, self, async (etcd) => {
+      const st = await etcd.status(ctx.self.clientUrl);
+      await handOff(ctx, etcd, await memberViews(etcd, (await etcd.memberList()).members), st.leader);
+    }).catch((err) => ctx.log.warn('handing leadership away failed', { err }));
+    return;
+  }
+  const { set, replicas } = scale;
+  const deadline = ctx.clock.now() + ctx.cfg.leaveTimeoutS * 1000;
+  let lastErr: unknown;
+  while (etcdRunning() && ctx.clock.now() < deadline) {
+    const removed = await withEtcd(ctx, self, async (etcd) => {
+      const st = await etcd.status(ctx.self.clientUrl);
+      const { members } = await etcd.memberList();
+      if (!members.some((m) => m.id === myId)) return true;
+      const views = await memberViews(etcd, members);
+      const step = scaleDownStep(views, st.leader, set, replicas);
+      if (step?.kind === 'move-leader') return handOff(ctx, etcd, views, st.leader, step.to).then(() => false);
+      if (!canRemove(views, myId)) return false;
+      await etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, () => removeMember(ctx, etcd, { id: myId, name: ctx.self.name, why: 'scale-down' }, 'remove-self'));
+      return true;
+    }).catch((err) => { lastErr = err; return false; });
+    if (removed) return;
+    await ctx.clock.sleep(500);
+  }
+  if (!etcdRunning()) return; // removed by the leader: etcd stops by itself once it learns that
+  ctx.log.warn('stopping before this member was removed; the leader removes it once quorum allows', { err: lastErr });
 }

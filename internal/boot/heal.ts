@@ -2,10 +2,10 @@
 // heal interval: promote caught-up learners, and remove one member whose pod has been gone longer
 // than the grace period (one change per pass, each keeping quorum).
 import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
-import { removals } from '../membership/decide.ts';
+import { ordinalIn, removals, scaleDownStep } from '../membership/decide.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
-import { memberViews } from './observe.ts';
+import { memberViews, scaleOf } from './observe.ts';
 
 /** What the healer remembers between passes: since when each candidate's pod has been gone. */
 export interface HealState { goneSince: Map<string, number> }
@@ -50,16 +50,50 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
   return out;
 }
 
-/** Runs the heartbeat and heal passes until stopped. */
+/**
+ * On the leader, once the StatefulSet's replicas drop: the next step of the scale-down (leadership
+ * off a leaving leader, or one removal that keeps quorum), so that removals never depend on the
+ * leavers finishing within their grace period. Returns what it did.
+ */
+export async function scaleDownPass(ctx: BootContext): Promise<string | undefined> {
+  if (!ctx.kube) return undefined;
+  return withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
+    const st = await etcd.status(ctx.self.clientUrl);
+    if (st.leader !== ctx.member.id) return undefined;
+    const scale = await scaleOf(ctx);
+    if (!scale || scale.replicas === undefined) return undefined;
+    const { set, replicas } = scale;
+    const { members } = await etcd.memberList();
+    if (!members.some((m) => (ordinalIn(m.name, set) ?? -1) >= replicas)) return undefined;
+    const step = scaleDownStep(await memberViews(etcd, members), st.leader, set, replicas);
+    if (step?.kind === 'move-leader') {
+      await etcd.moveLeader(step.to);
+      ctx.log.info('leadership moved', { to: step.to, why: 'scale-down' });
+      return `move-leader ${step.to}`;
+    }
+    if (step?.kind !== 'remove') return undefined;
+    await etcd.withLock(MEMBERSHIP_LOCK, 30, () => removeMember(ctx, etcd, step.removal));
+    return `remove ${step.removal.id}`;
+  });
+}
+
+const TICK_MS = 1000;
+
+/** Runs the heartbeat, scale-down and heal passes until stopped. */
 export function startHealer(ctx: BootContext): { stop(): Promise<void> } {
   const stop = new AbortController();
   const state: HealState = { goneSince: new Map() };
   const loop = (async () => {
     let lastHeal = 0;
+    let lastBeat = ctx.clock.now();
     while (!stop.signal.aborted) {
-      await ctx.clock.sleep(HEARTBEAT_INTERVAL_S * 1000, stop.signal);
+      await ctx.clock.sleep(TICK_MS, stop.signal);
       if (stop.signal.aborted) break;
-      await ctx.heartbeat.ensure();
+      if (ctx.clock.now() - lastBeat >= HEARTBEAT_INTERVAL_S * 1000) {
+        lastBeat = ctx.clock.now();
+        await ctx.heartbeat.ensure();
+      }
+      if (await scaleDownPass(ctx).catch((err) => void ctx.log.debug('scale-down pass failed', { err }))) continue;
       if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
       lastHeal = ctx.clock.now();
       await healPass(ctx, state).catch((err) => ctx.log.warn('heal pass failed', { err }));

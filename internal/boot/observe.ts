@@ -8,6 +8,7 @@ import { isReason } from '../errors.ts';
 import type { EtcdApi, Member } from '../etcd/client.ts';
 import type { Registry, RegistrySnapshot } from '../discovery/registry.ts';
 import { hasMemberData, type Files } from '../files.ts';
+import { statefulSetOrdinal } from '../identity/identity.ts';
 import type { KubeApi, PodInfo } from '../k8s/client.ts';
 import { decide, type MemberView, type Observation, type Plan } from '../membership/decide.ts';
 import type { Fetch } from '../runtime.ts';
@@ -77,6 +78,24 @@ export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<Mem
   }));
 }
 
+/** This pod's StatefulSet, ordinal and the set's replicas; undefined without them (or unreadable). */
+export async function scaleOf(src: Pick<Sources, 'cfg' | 'self' | 'kube'>): Promise<{ set: string; ordinal: number; replicas: number | undefined } | undefined> {
+  const ord = statefulSetOrdinal(src.self.name);
+  if (!src.kube || !ord) return undefined;
+  const set = src.cfg.statefulSet ?? ord.set;
+  return { set, ordinal: ord.ordinal, replicas: await src.kube.statefulSetReplicas(set) };
+}
+
+/** Whether this pod is being scaled away; false when that cannot be told. */
+export async function isScaledAway(src: Pick<Sources, 'cfg' | 'self' | 'kube'>): Promise<boolean> {
+  try {
+    const s = await scaleOf(src);
+    return !!s && s.replicas !== undefined && s.ordinal >= s.replicas;
+  } catch {
+    return false;
+  }
+}
+
 /** Observes, then decides: the one place a plan is made (the loop, and again under each lock). */
 export async function look(src: Sources, quiet: Quiet): Promise<{ seen: Observed; plan: Plan }> {
   const seen = await observe(src, quiet);
@@ -132,6 +151,7 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
       : { reachable: false },
     cluster,
     pods: pods?.map((p) => ({ name: p.name, ip: p.ip })),
+    scaledAway: await isScaledAway(src),
     ...quiet,
   };
   return { obs, registry, pods, endpoints, members };

@@ -9,6 +9,7 @@ import { leave } from './changes.ts';
 import { createContext, type BootDeps } from './context.ts';
 import { startHealer } from './heal.ts';
 import { becomeReady, spawnEtcd } from './member.ts';
+import { isScaledAway } from './observe.ts';
 
 export type { BootDeps } from './context.ts';
 
@@ -40,8 +41,15 @@ export async function runBoot(d: BootDeps): Promise<number> {
     const exited = await untilStopped(child, d.signal);
     await healer.stop();
     ready = false;
-    if (exited) throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, { exitStatus: exitNumber(exited) });
-    await leave(ctx);
+    if (exited && !(await isScaledAway(ctx))) {
+      throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, { exitStatus: exitNumber(exited) });
+    }
+    if (exited) {
+      log.info('removed by a scale-down; waiting for the pod to be deleted', { exitCode: exitNumber(exited) });
+      await untilStopped(undefined, d.signal);
+      return 0;
+    }
+    await leave(ctx, () => !!child?.running());
     await ctx.heartbeat.stop();
     log.info('stopped', { exitCode: exitNumber(await child.stop(STOP_GRACE_MS)) });
     return 0;
@@ -60,9 +68,9 @@ export async function runBoot(d: BootDeps): Promise<number> {
 }
 
 /** Resolves with etcd's exit status if it exits first, undefined on a stop signal. */
-function untilStopped(child: Child, signal: AbortSignal): Promise<ExitStatus | undefined> {
+function untilStopped(child: Child | undefined, signal: AbortSignal): Promise<ExitStatus | undefined> {
   return Promise.race([
-    child.exited,
+    child?.exited ?? new Promise<never>(() => undefined),
     new Promise<undefined>((resolve) => {
       if (signal.aborted) resolve(undefined);
       signal.addEventListener('abort', () => resolve(undefined), { once: true });

@@ -32,6 +32,7 @@ export const bootOptions: readonly OptionSpec[] = [
   { flag: 'wait-timeout', env: ['DEIS_ETCD_WAIT_TIMEOUT'], type: 'number', default: '300', describe: 'seconds to keep waiting (discovery down, no quorum, another member joining) before exiting' },
   { flag: 'rebuild-grace', env: ['DEIS_ETCD_REBUILD_GRACE'], type: 'number', default: '20', describe: 'seconds without any live member before the registry is reset and a new cluster bootstraps' },
   { flag: 'heal-interval', env: ['DEIS_ETCD_HEAL_INTERVAL'], type: 'number', default: '10', describe: 'seconds between background heal passes (leader only)' },
+  { flag: 'leave-timeout', env: ['DEIS_ETCD_LEAVE_TIMEOUT'], type: 'number', default: '25', describe: 'seconds a member scaled away keeps etcd serving until its removal is committed (keep it below the pod\'s termination grace period)' },
   { flag: 'pod-gone-grace', env: ['DEIS_ETCD_POD_GONE_GRACE'], type: 'number', default: '30', describe: 'seconds a member\'s pod must be gone before the heal pass removes it' },
   { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
@@ -70,6 +71,7 @@ export interface BootConfig {
   readonly rebuildGraceS: number;
   readonly healIntervalS: number;
   readonly podGoneGraceS: number;
+  readonly leaveTimeoutS: number;
   /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
   readonly etcdEnv: Readonly<Record<string, string>>;
   /** Why some ETCD_* variables were dropped. */
@@ -145,6 +147,7 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     rebuildGraceS: int(raw, 'rebuild-grace', 20, p, 0, 3600),
     healIntervalS: int(raw, 'heal-interval', 10, p, 1, 3600),
     podGoneGraceS: int(raw, 'pod-gone-grace', 30, p, 0, 86400),
+    leaveTimeoutS: int(raw, 'leave-timeout', 25, p, 1, 3600),
     etcdEnv,
     etcdEnvDropped,
     logLevel: oneOf(raw, 'log-level', 'info', ['debug', 'info', 'warn', 'error'] as const, p),

@@ -36,6 +36,8 @@ export interface Observation {
     | { reachable: true; clusterId: string; members: MemberView[] };
   /** Pods that exist for the member selector (name and IP); undefined without a Kubernetes API. */
   pods: { name: string; ip: string | undefined }[] | undefined;
+  /** This pod's ordinal is at or beyond its StatefulSet's replicas: it is being scaled away. */
+  scaledAway?: boolean | undefined;
   /** How long this boot has seen no sign of life anywhere (no reachable member, no heartbeat). */
   quietForMs: number;
   /** How long that must last before the registry is reset and a new cluster bootstraps. */
@@ -54,6 +56,36 @@ export type Plan =
   | { kind: 'fail'; reason: string };
 
 const majority = (n: number) => Math.floor(n / 2) + 1;
+const SCALED_AWAY = "this pod's ordinal is at or beyond the StatefulSet's replicas: it is being scaled away, so it does not join";
+
+/** The ordinal of a StatefulSet pod name `<set>-<n>`, or undefined for another set's or no ordinal. */
+export function ordinalIn(name: string, set: string): number | undefined {
+  const m = /^(.+)-(\d+)$/.exec(name);
+  return m && m[1] === set ? Number(m[2]) : undefined;
+}
+
+/**
+ * The next step of a scale-down to `replicas` (members named <set>-<n> with n >= replicas go):
+ * first move leadership off a leaving leader to a healthy staying voter, then remove one leaving
+ * member that can go without losing quorum (learners and unhealthy ones first, then the highest
+ * ordinal). Undefined when nothing is to do or nothing can go safely yet.
+ */
+export function scaleDownStep(members: MemberView[], leader: string, set: string, replicas: number):
+  | { kind: 'move-leader'; to: string }
+  | { kind: 'remove'; removal: Removal }
+  | undefined {
+  const leaving = (m: MemberView) => (ordinalIn(m.name, set) ?? -1) >= replicas;
+  const going = members.filter(leaving);
+  if (!going.length) return undefined;
+  if (going.some((m) => m.id === leader)) {
+    const to = members.find((m) => !leaving(m) && !m.isLearner && m.healthy);
+    if (to) return { kind: 'move-leader', to: to.id };
+  }
+  const order = [...going].sort((a, b) => Number(b.isLearner) - Number(a.isLearner) || Number(a.healthy) - Number(b.healthy)
+    || (ordinalIn(b.name, set) ?? 0) - (ordinalIn(a.name, set) ?? 0));
+  const next = order.find((m) => m.id !== leader && canRemove(members, m.id)) ?? order.find((m) => canRemove(members, m.id));
+  return next && { kind: 'remove', removal: { id: next.id, name: next.name, why: 'scale-down' } };
+}
 const hostOf = (url: string) => { try { return new URL(url).hostname.replace(/^\[|\]$/g, ''); } catch { return ''; } };
 
 /** Voting members that are healthy, and how many voters there are. */
@@ -110,11 +142,13 @@ export function decide(o: Observation): Plan {
       return { kind: 'restart', memberId: o.data.markerMemberId, updatePeerUrl: false, reason: 'data present; the cluster is not reachable, so start from the data (the cluster may need this member for quorum)' };
     }
     const mine = o.cluster.members.find((m) => (o.data.markerMemberId ? m.id === o.data.markerMemberId : m.name === self.name));
+    if (!mine && o.scaledAway) return { kind: 'wait', reason: SCALED_AWAY };
     if (!mine) return { kind: 'rejoin', reason: 'data present but the cluster no longer has this member' };
     const updatePeerUrl = !(mine.peerUrls.length === 1 && mine.peerUrls[0] === self.peerUrl);
     return { kind: 'restart', memberId: mine.id, updatePeerUrl, reason: updatePeerUrl ? 'data present; pod IP changed' : 'data present' };
   }
 
+  if (o.scaledAway) return { kind: 'wait', reason: SCALED_AWAY };
   if (o.cluster.reachable) {
     const { members } = o.cluster;
     const q = quorum(members);

@@ -206,13 +206,13 @@ test('leave: on a scale-down the leader hands leadership away, then removes itse
   const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1' }, { cluster, kube });
   f.ctx.member.id = '1';
   // etcd-0 has ordinal 0 < 2 replicas: not a scale-down
-  await leave(f.ctx);
+  await leave(f.ctx, () => true);
   assert.equal(cluster.calls, ['move-leader 2']);
   cluster.calls = [];
   cluster.leader = '3';
   const g = await fakeBoot(me3, { cluster, kube });
   g.ctx.member.id = '3';
-  await leave(g.ctx);
+  await leave(g.ctx, () => true);
   assert.equal(cluster.calls, ['move-leader 1', 'lock /_deis-etcd/locks/membership', 'remove 3']);
   assert.ok(g.log.entries.some((e) => e.msg === 'member removed' && e.why === 'scale-down'));
 });
@@ -223,7 +223,7 @@ test('leave: an ordinary restart (ordinal < replicas) or an unreadable StatefulS
   kube.error = new DeisError('forbidden', 'no get statefulsets', { reason: 'forbidden' });
   const f = await fakeBoot(me3, { cluster, kube });
   f.ctx.member.id = '3';
-  await leave(f.ctx);
+  await leave(f.ctx, () => true);
   assert.equal(cluster.calls, []);
   assert.ok(f.log.messages().includes('cannot tell a scale-down from a restart; keeping the member'));
 });
