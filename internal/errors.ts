@@ -18,7 +18,8 @@ export type EtcdReason =
   | 'unhealthy-cluster' | 'no-leader' | 'learner-rpc' | 'lock-failed';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
 export type DiscoveryReason = 'bad-size-key';
-export type Reason = EtcdReason | KubeReason | DiscoveryReason;
+export type BootReason = 'join-stalled';
+export type Reason = EtcdReason | KubeReason | DiscoveryReason | BootReason;
 
 export class DeisError extends Error {
   readonly code: ErrorCode;

@@ -1,11 +1,10 @@
 // Carries a plan out: observe and decide until a plan starts etcd, with one handler per plan kind.
 // Handlers return the next step (start etcd with these flags, or look again after a pause) so that
 // each is table-tested with fakes; the loop owns the waiting budget and the "quiet" clock.
-import { join } from 'node:path';
 import { DeisError } from '../errors.ts';
 import type { Plan } from '../membership/decide.ts';
 import { retry } from '../retry.ts';
-import { joinCluster } from './changes.ts';
+import { joinCluster, moveDataAside } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import { look, type Observed, type Quiet } from './observe.ts';
 
@@ -55,8 +54,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
     throw new DeisError('config', plan.reason);
   },
   async rejoin(ctx) {
-    const aside = join(ctx.cfg.dataDir, `member.removed-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '')}`);
-    await ctx.files.rename(join(ctx.cfg.dataDir, 'member'), aside);
+    const aside = await moveDataAside(ctx, 'removed');
     ctx.log.warn('data moved aside: the cluster removed this member', { dataDir: ctx.cfg.dataDir, movedTo: aside });
     return again(0);
   },

@@ -1,6 +1,7 @@
 // Membership changes, each under the cluster's membership lock (in the member cluster's own
 // keyspace, so a replacement proceeds while discovery is down): join (remove what must go, add myself
 // as a learner), promote myself once caught up, remove one member, and leave on a scale-down.
+import { join } from 'node:path';
 import { DeisError, isReason } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import { canRemove, scaleDownStep, type MemberView, type Removal } from '../membership/decide.ts';
@@ -52,9 +53,23 @@ export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet
   }));
 }
 
-/** Promotes this member if it is a learner, once it has caught up (etcd refuses before). */
+/** This member's applied raft index, from its own etcd; undefined when it does not answer. */
+async function appliedIndex(ctx: BootContext): Promise<number | undefined> {
+  try {
+    return (await withEtcd(ctx, [ctx.self.clientUrl], (etcd) => etcd.status(ctx.self.clientUrl))).raftAppliedIndex;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Promotes this member if it is a learner, once it has caught up (etcd refuses before). The join
+ * watchdog: a learner whose applied index stops advancing for --join-stall-timeout, or that is not
+ * promoted within --start-timeout, fails with reason 'join-stalled' (the caller retries the join).
+ */
 export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string): Promise<void> {
   const deadline = ctx.clock.now() + ctx.cfg.startTimeoutS * 1000;
+  let progress = { applied: -1, since: ctx.clock.now() };
   for (;;) {
     const me = (await retry('member list', () => etcd.memberList(), ctx)).members.find((m) => m.id === myId);
     if (!me?.isLearner) return;
@@ -64,10 +79,39 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string)
       ctx.log.info('member promoted', { memberId: myId });
       return;
     } catch (err) {
-      if (!(err instanceof DeisError && err.retryable) || ctx.clock.now() > deadline) throw err;
+      if (!(err instanceof DeisError && err.retryable)) throw err;
+      const now = ctx.clock.now();
+      const applied = await appliedIndex(ctx);
+      if (applied !== undefined && applied > progress.applied) progress = { applied, since: now };
+      const stalledS = Math.round((now - progress.since) / 1000);
+      if (now - progress.since > ctx.cfg.joinStallS * 1000 || now > deadline) {
+        const why = now > deadline ? `not promoted within ${ctx.cfg.startTimeoutS} s` : `applied index ${progress.applied} unchanged for ${stalledS} s`;
+        throw new DeisError('membership', `join stalled: ${why}`, { cause: err, reason: 'join-stalled', retryable: true });
+      }
       await ctx.clock.sleep(500, ctx.signal);
     }
   }
+}
+
+/**
+ * Gives a stalled join up: etcd stops, the learner is removed through the voters (a learner never
+ * counts for quorum, so that is always safe), and its data is moved aside (kept, never deleted).
+ */
+export async function abandonJoin(ctx: BootContext, stop: () => Promise<unknown>, voters: string[]): Promise<void> {
+  const id = ctx.member.id;
+  await stop();
+  if (id) await withEtcd(ctx, voters, (etcd) => removeMember(ctx, etcd, { id, name: ctx.self.name, why: 'join-stalled' }, 'remove-self'));
+  const aside = await moveDataAside(ctx, 'stalled');
+  ctx.member.id = undefined;
+  ctx.metrics.inc('deis_etcd_join_retries_total', { reason: 'stalled' });
+  ctx.log.warn('stalled join given up: learner removed, data moved aside; joining again', { memberId: id, movedTo: aside });
+}
+
+/** Moves the member's data to member.<label>-<time> in the data dir (kept, never deleted). */
+export async function moveDataAside(ctx: BootContext, label: 'removed' | 'stalled'): Promise<string> {
+  const aside = join(ctx.cfg.dataDir, `member.${label}-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '')}`);
+  await ctx.files.rename(join(ctx.cfg.dataDir, 'member'), aside);
+  return aside;
 }
 
 /** Moves leadership to `to` (else any healthy voter) when this member leads. */

@@ -6,6 +6,7 @@ import { ordinalIn, removals, scaleDownStep } from '../membership/decide.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import { memberViews, scaleOf } from './observe.ts';
+import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
 /** What the healer remembers between passes: since when each candidate's pod has been gone. */
 export interface HealState { goneSince: Map<string, number> }
@@ -79,10 +80,16 @@ export async function scaleDownPass(ctx: BootContext): Promise<string | undefine
 
 const TICK_MS = 1000;
 
-/** Runs the heartbeat, scale-down and heal passes until stopped. */
-export function startHealer(ctx: BootContext): { stop(): Promise<void> } {
+/** What makes the supervisor act: a quorum recovery here, or this member dropped by one elsewhere. */
+export type Need = Extract<QuorumVerdict, { kind: 'recover' | 'dropped' }>;
+
+/** Runs the heartbeat, quorum, scale-down and heal passes until stopped or a Need arises. */
+export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: Promise<Need> } {
   const stop = new AbortController();
   const state: HealState = { goneSince: new Map() };
+  const quorum: QuorumState = { lostSince: undefined, said: '' };
+  let need: (n: Need) => void = () => undefined;
+  const needs = new Promise<Need>((resolve) => { need = resolve; });
   const loop = (async () => {
     let lastHeal = 0;
     let lastBeat = ctx.clock.now();
@@ -93,11 +100,17 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void> } {
         lastBeat = ctx.clock.now();
         await ctx.heartbeat.ensure();
       }
+      const q = await checkQuorum(ctx, quorum).catch((err) => void ctx.log.debug('quorum check failed', { err }));
+      if (q?.kind === 'recover' || q?.kind === 'dropped') {
+        need(q);
+        break;
+      }
+      if (q?.kind === 'wait') continue;
       if (await scaleDownPass(ctx).catch((err) => void ctx.log.debug('scale-down pass failed', { err }))) continue;
       if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
       lastHeal = ctx.clock.now();
       await healPass(ctx, state).catch((err) => ctx.log.warn('heal pass failed', { err }));
     }
   })();
-  return { stop: async () => { stop.abort(); await loop; } };
+  return { stop: async () => { stop.abort(); await loop; }, needs };
 }

@@ -1,15 +1,42 @@
 // Starting this member's etcd from a plan and bringing it to ready: spawn, wait for health, learn
 // its member and cluster IDs (written to the data dir's marker for the next restart), record a new
 // cluster in the registry, promote a learner through the voters, write the first heartbeat.
+import { isReason } from '../errors.ts';
 import { retry } from '../retry.ts';
 import { etcdHealthy, startChild, waitUntil, type Child } from '../supervisor/supervisor.ts';
 import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
-import type { Start } from './act.ts';
-import { promoteSelf } from './changes.ts';
+import { prepare, type Start } from './act.ts';
+import { abandonJoin, promoteSelf } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import { markerPath, type Marker } from './observe.ts';
 
-/** Spawns etcd; `onChild` sees the child at once (for /healthz) before it is healthy. */
+/** How long etcd gets to stop after SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 20_000;
+const JOIN_ATTEMPTS = 3;
+
+/**
+ * Decides, starts etcd and brings it to ready; a join that stalls is given up (learner removed, data
+ * moved aside) and tried again, up to JOIN_ATTEMPTS times. `onChild` sees each child at once (for
+ * /healthz). Undefined when stopped before a plan started etcd.
+ */
+export async function startMember(ctx: BootContext, binary: string, onChild: (c: Child) => void): Promise<{ child: Child; start: Start } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const start = await prepare(ctx);
+    if (!start) return undefined;
+    const child = spawnEtcd(ctx, binary, start);
+    onChild(child);
+    try {
+      await becomeReady(ctx, child, start);
+      return { child, start };
+    } catch (err) {
+      if (!isReason(err, 'join-stalled') || attempt >= JOIN_ATTEMPTS || ctx.signal.aborted) throw err;
+      ctx.log.warn('join stalled', { err, attempt, maxAttempts: JOIN_ATTEMPTS });
+      await abandonJoin(ctx, () => child.stop(STOP_GRACE_MS), start.endpoints);
+    }
+  }
+}
+
+/** Spawns etcd with the plan's flags. */
 export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child {
   const { cfg, self } = ctx;
   const args = memberArgs({

@@ -1,7 +1,7 @@
 // The series boot exports on /metrics, declared in one place.
 import { Metrics } from '../server/server.ts';
 
-export type ChangeKind = 'add' | 'remove' | 'remove-self' | 'promote' | 'update' | 'registry-reset';
+export type ChangeKind = 'add' | 'remove' | 'remove-self' | 'promote' | 'update' | 'registry-reset' | 'force-new-cluster';
 
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
@@ -14,6 +14,7 @@ export function bootMetrics(): BootMetrics {
   m.declare('deis_etcd_members', 'members of the cluster', 'gauge');
   m.declare('deis_etcd_learners', 'learners in the cluster', 'gauge');
   m.declare('deis_etcd_membership_changes_total', 'membership changes this member made, by kind', 'counter');
+  m.declare('deis_etcd_join_retries_total', 'joins given up and retried, by reason', 'counter');
   m.declare('deis_etcd_last_decision', 'the last plan decided (1 for the current one)', 'gauge');
   return m;
 }

@@ -4,54 +4,41 @@
 import { DeisError } from '../errors.ts';
 import { startHttpServer } from '../server/server.ts';
 import { etcdHealthy, exitNumber, resolveBinary, type Child, type ExitStatus } from '../supervisor/supervisor.ts';
-import { prepare } from './act.ts';
 import { leave } from './changes.ts';
-import { createContext, type BootDeps } from './context.ts';
+import { createContext, type BootContext, type BootDeps } from './context.ts';
 import { startHealer } from './heal.ts';
-import { becomeReady, spawnEtcd } from './member.ts';
+import { startMember, STOP_GRACE_MS } from './member.ts';
 import { isScaledAway } from './observe.ts';
+import { forceNewCluster } from './recover.ts';
 
 export type { BootDeps } from './context.ts';
-
-const STOP_GRACE_MS = 20_000;
 
 export async function runBoot(d: BootDeps): Promise<number> {
   const ctx = await createContext(d);
   const { cfg, self, log } = ctx;
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);
-  let child: Child | undefined;
-  let ready = false;
+  const etcd: { child?: Child; ready: boolean } = { ready: false };
+  const onChild = (c: Child) => { etcd.child = c; };
   const server = await startHttpServer(cfg.listenHost ?? self.host, cfg.httpPort, {
-    healthz: () => !child || child.running(),
-    readyz: () => ready && !!child?.running(),
+    healthz: () => !etcd.child || etcd.child.running(),
+    readyz: () => etcd.ready && !!etcd.child?.running(),
     metrics: async () => {
       ctx.metrics.set('deis_etcd_up', (await etcdHealthy(d.fetch, self.clientUrl)) ? 1 : 0);
       return ctx.metrics.render();
     },
   });
   try {
-    const start = await prepare(ctx);
-    if (!start) return 0;
-    child = spawnEtcd(ctx, binary, start);
-    await becomeReady(ctx, child, start);
-    ready = true;
-    log.info('member ready', { memberId: ctx.member.id, clusterId: ctx.member.clusterId, plan: start.plan });
-    const healer = startHealer(ctx);
-    const exited = await untilStopped(child, d.signal);
-    await healer.stop();
-    ready = false;
-    if (exited && !(await isScaledAway(ctx))) {
-      throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, { exitStatus: exitNumber(exited) });
-    }
-    if (exited) {
-      log.info('removed by a scale-down; waiting for the pod to be deleted', { exitCode: exitNumber(exited) });
-      await untilStopped(undefined, d.signal);
-      return 0;
-    }
-    await leave(ctx, () => !!child?.running());
+    const started = await startMember(ctx, binary, onChild);
+    if (!started) return 0;
+    etcd.ready = true;
+    log.info('member ready', { memberId: ctx.member.id, clusterId: ctx.member.clusterId, plan: started.start.plan });
+    const exited = await supervise(ctx, binary, started.child, onChild);
+    etcd.ready = false;
+    if (exited) return await afterExit(ctx, exited);
+    await leave(ctx, () => !!etcd.child?.running());
     await ctx.heartbeat.stop();
-    log.info('stopped', { exitCode: exitNumber(await child.stop(STOP_GRACE_MS)) });
+    log.info('stopped', { exitCode: exitNumber(await (etcd.child ?? started.child).stop(STOP_GRACE_MS)) });
     return 0;
   } catch (err) {
     if (d.signal.aborted && !(err instanceof DeisError && err.code === 'forbidden')) {
@@ -61,9 +48,38 @@ export async function runBoot(d: BootDeps): Promise<number> {
     throw err;
   } finally {
     await ctx.heartbeat.stop();
-    if (child?.running()) await child.stop(STOP_GRACE_MS);
+    if (etcd.child?.running()) await etcd.child.stop(STOP_GRACE_MS);
     ctx.registry?.close();
     server.close();
+  }
+}
+
+/** etcd exited by itself: removed by a scale-down (wait for the pod's deletion), else an error. */
+async function afterExit(ctx: BootContext, exited: ExitStatus): Promise<number> {
+  if (!(await isScaledAway(ctx))) {
+    throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, { exitStatus: exitNumber(exited) });
+  }
+  ctx.log.info('removed by a scale-down; waiting for the pod to be deleted', { exitCode: exitNumber(exited) });
+  await untilStopped(undefined, ctx.signal);
+  return 0;
+}
+
+/**
+ * Runs the healer beside etcd until etcd exits (its status) or a stop signal comes (undefined). A
+ * quorum recovery replaces the child (`onChild` sees the new one); a member dropped by a recovery
+ * elsewhere ends boot with an error, so that its restart rejoins.
+ */
+async function supervise(ctx: BootContext, binary: string, first: Child, onChild: (c: Child) => void): Promise<ExitStatus | undefined> {
+  for (let child = first; ;) {
+    const healer = startHealer(ctx);
+    const next = await Promise.race([untilStopped(child, ctx.signal).then((exited) => ({ kind: 'stopped' as const, exited })), healer.needs]);
+    await healer.stop();
+    if (next.kind === 'stopped') return next.exited;
+    if (next.kind === 'dropped') {
+      throw new DeisError('membership', `a quorum recovery on ${next.by} dropped this member: restarting to rejoin as a learner`);
+    }
+    child = await forceNewCluster(ctx, binary, child, next);
+    onChild(child);
   }
 }
 

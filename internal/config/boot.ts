@@ -33,6 +33,9 @@ export const bootOptions: readonly OptionSpec[] = [
   { flag: 'rebuild-grace', env: ['DEIS_ETCD_REBUILD_GRACE'], type: 'number', default: '20', describe: 'seconds without any live member before the registry is reset and a new cluster bootstraps' },
   { flag: 'heal-interval', env: ['DEIS_ETCD_HEAL_INTERVAL'], type: 'number', default: '10', describe: 'seconds between background heal passes (leader only)' },
   { flag: 'leave-timeout', env: ['DEIS_ETCD_LEAVE_TIMEOUT'], type: 'number', default: '25', describe: 'seconds a member scaled away keeps etcd serving until its removal is committed (keep it below the pod\'s termination grace period)' },
+  { flag: 'join-stall-timeout', env: ['DEIS_ETCD_JOIN_STALL_TIMEOUT'], type: 'number', default: '30', describe: 'seconds a joining learner may go without applying anything new before it is removed, its data moved aside, and it joins again' },
+  { flag: 'auto-recover', env: ['DEIS_ETCD_AUTO_RECOVER'], type: 'boolean', default: 'true', describe: 'after --quorum-loss-grace without quorum, when the lost voters are gone for good (scaled away), the most up-to-date survivor restarts with --force-new-cluster and the others rejoin; false for manual recovery' },
+  { flag: 'quorum-loss-grace', env: ['DEIS_ETCD_QUORUM_LOSS_GRACE'], type: 'number', default: '60', describe: 'seconds without quorum before an automatic recovery is considered' },
   { flag: 'pod-gone-grace', env: ['DEIS_ETCD_POD_GONE_GRACE'], type: 'number', default: '30', describe: 'seconds a member\'s pod must be gone before the heal pass removes it' },
   { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
@@ -72,6 +75,9 @@ export interface BootConfig {
   readonly healIntervalS: number;
   readonly podGoneGraceS: number;
   readonly leaveTimeoutS: number;
+  readonly joinStallS: number;
+  readonly autoRecover: boolean;
+  readonly quorumLossGraceS: number;
   /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
   readonly etcdEnv: Readonly<Record<string, string>>;
   /** Why some ETCD_* variables were dropped. */
@@ -148,6 +154,9 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     healIntervalS: int(raw, 'heal-interval', 10, p, 1, 3600),
     podGoneGraceS: int(raw, 'pod-gone-grace', 30, p, 0, 86400),
     leaveTimeoutS: int(raw, 'leave-timeout', 25, p, 1, 3600),
+    joinStallS: int(raw, 'join-stall-timeout', 30, p, 1, 3600),
+    autoRecover: bool(raw, 'auto-recover', true, p),
+    quorumLossGraceS: int(raw, 'quorum-loss-grace', 60, p, 1, 86400),
     etcdEnv,
     etcdEnvDropped,
     logLevel: oneOf(raw, 'log-level', 'info', ['debug', 'info', 'warn', 'error'] as const, p),

@@ -12,6 +12,7 @@
 //                                                 so later members join instead of using discovery again
 //   /_etcd/registry/<token>/_deis/lock            the cluster-wide membership lock (etcd lock)
 //   /_etcd/registry/<token>/_deis/resets          decimal count of registry resets (rebuilds)
+//   /_etcd/registry/<token>/_deis/recover-lock    the quorum-loss recovery lock (one recovery at a time)
 import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 
@@ -31,6 +32,7 @@ export const registryKeys = (token: string) => {
     cluster: `${prefix}/_deis/cluster`,
     lock: `${prefix}/_deis/lock`,
     resets: `${prefix}/_deis/resets`,
+    recoverLock: `${prefix}/_deis/recover-lock`,
   };
 };
 
@@ -132,9 +134,9 @@ export class Registry {
   /** Closes the client to the discovery service. */
   close(): void { this.etcd.close(); }
 
-  /** Runs fn under the cluster-wide membership lock. */
-  withLock<T>(fn: () => Promise<T>, ttlSeconds = 30): Promise<T> {
-    return this.etcd.withLock(this.keys.lock, ttlSeconds, fn);
+  /** Runs fn under the registry's rebuild lock, or the quorum-loss recovery lock. */
+  withLock<T>(fn: () => Promise<T>, ttlSeconds = 30, which: 'rebuild' | 'recover' = 'rebuild'): Promise<T> {
+    return this.etcd.withLock(which === 'rebuild' ? this.keys.lock : this.keys.recoverLock, ttlSeconds, fn);
   }
 
   /**

@@ -48,7 +48,8 @@ export interface Lease {
 
 /** What the programs need from an etcd cluster. */
 export interface EtcdApi {
-  memberList(): Promise<MemberList>;
+  /** The members; `local` reads the answering member's own view (works without quorum). */
+  memberList(opts?: { local?: boolean }): Promise<MemberList>;
   memberAdd(peerUrls: string[], learner: boolean): Promise<{ member: Member; members: Member[] }>;
   memberRemove(id: string): Promise<void>;
   memberPromote(id: string): Promise<void>;
@@ -156,8 +157,8 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
     }
   };
   return {
-    memberList: () => call('member list', async () => {
-      const r = await client.cluster.memberList({ linearizable: true });
+    memberList: (opts) => call('member list', async () => {
+      const r = await client.cluster.memberList({ linearizable: !opts?.local });
       return { clusterId: hexId(r.header.cluster_id), members: r.members.map(toMember) };
     }),
     memberAdd: (peerUrls, learner) => call('member add', async () => {

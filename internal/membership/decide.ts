@@ -44,7 +44,7 @@ export interface Observation {
   rebuildGraceMs: number;
 }
 
-export interface Removal { id: string; name: string; why: 'previous-incarnation' | 'pod-gone' | 'stale-add' | 'scale-down' }
+export interface Removal { id: string; name: string; why: 'previous-incarnation' | 'pod-gone' | 'stale-add' | 'scale-down' | 'join-stalled' }
 
 export type Plan =
   | { kind: 'restart'; memberId: string | undefined; updatePeerUrl: boolean; reason: string }

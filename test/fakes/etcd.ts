@@ -5,7 +5,7 @@ import type { EtcdApi, Member, Status } from '../../internal/etcd/client.ts';
 import { DeisError, type EtcdReason } from '../../internal/errors.ts';
 import type { Fetch } from '../../internal/runtime.ts';
 
-export interface FakeMember extends Member { healthy: boolean }
+export interface FakeMember extends Member { healthy: boolean; applied?: number }
 type Method = Exclude<keyof EtcdApi, 'close' | 'lease' | 'withLock'>;
 
 export class FakeCluster {
@@ -56,7 +56,10 @@ export class FakeCluster {
     const plain = (m: FakeMember): Member => ({ id: m.id, name: m.name, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls], isLearner: m.isLearner });
     const membership = (reason: EtcdReason, msg: string, retryable = false) => new DeisError('membership', msg, { reason, retryable });
     return {
-      async memberList() { reach('memberList'); return { clusterId: c.clusterId, members: c.members.map(plain) }; },
+      async memberList(opts) {
+        reach(opts?.local ? 'status' : 'memberList');
+        return { clusterId: c.clusterId, members: c.members.map(plain) };
+      },
       async memberAdd(peerUrls, learner) {
         reach('memberAdd');
         if (learner && c.members.some((m) => m.isLearner)) throw membership('too-many-learners', 'too many learners', true);
@@ -91,7 +94,7 @@ export class FakeCluster {
         c.check('status');
         const m = c.byUrl(endpoint);
         if (!m?.healthy) throw new DeisError('unreachable', `status of ${endpoint}: no answer`, { retryable: true });
-        return { memberId: m.id, clusterId: c.clusterId, leader: c.quorum() ? c.leader : '0', isLearner: m.isLearner, raftIndex: 1, raftAppliedIndex: 1, version: '3.6.16' };
+        return { memberId: m.id, clusterId: c.clusterId, leader: c.quorum() ? c.leader : '0', isLearner: m.isLearner, raftIndex: m.applied ?? 1, raftAppliedIndex: m.applied ?? 1, version: '3.6.16' };
       },
       async moveLeader(target) { reach('moveLeader'); c.leader = target; c.calls.push(`move-leader ${target}`); },
       async get(key) {

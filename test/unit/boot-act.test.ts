@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { handlers, prepare, type Loop } from '../../internal/boot/act.ts';
-import { leave, promoteSelf } from '../../internal/boot/changes.ts';
+import { abandonJoin, leave, promoteSelf } from '../../internal/boot/changes.ts';
 import { healPass } from '../../internal/boot/heal.ts';
 import { observe } from '../../internal/boot/observe.ts';
 import { DeisError } from '../../internal/errors.ts';
@@ -148,6 +148,48 @@ test('promote: retries while the learner catches up, then promotes once', async 
   await promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4');
   assert.equal(cluster.calls, ['promote 4']);
   assert.equal(f.clock.sleeps, [500, 500]);
+});
+
+test('join watchdog: a learner whose applied index stops advancing fails with join-stalled', async () => {
+  const cluster = threeMembers();
+  cluster.addMember(4, { isLearner: true, applied: 7 });
+  const notReady = () => new DeisError('membership', 'not in sync', { reason: 'learner-not-ready', retryable: true });
+  cluster.fail('memberPromote', ...Array.from({ length: 200 }, notReady));
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'join-stall-timeout': '10' }, { cluster });
+  const err = await rejects(promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4'), /join stalled: applied index 7 unchanged for 1[01] s/);
+  assert.is((err as DeisError).reason, 'join-stalled');
+  assert.ok(f.clock.sleeps.length >= 20 && f.clock.sleeps.length <= 22, `polled every 500 ms for ~10 s (${f.clock.sleeps.length})`);
+});
+
+test('join watchdog: a learner that keeps applying is not given up before --start-timeout', async () => {
+  const cluster = threeMembers();
+  const learner = cluster.addMember(4, { isLearner: true, applied: 0 });
+  let n = 0;
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'join-stall-timeout': '2' }, { cluster });
+  const voters = cluster.connect(['http://127.0.0.1:2379']);
+  const orig = voters.memberPromote;
+  voters.memberPromote = async (id) => {
+    learner.applied = ++n * 100; // progressing
+    if (n < 30) throw new DeisError('membership', 'not in sync', { reason: 'learner-not-ready', retryable: true });
+    return orig(id);
+  };
+  await promoteSelf(f.ctx, voters, '4');
+  assert.equal(cluster.calls, ['promote 4']);
+});
+
+test('join watchdog: a stalled join is given up (learner removed through the voters, data moved aside)', async () => {
+  const cluster = threeMembers();
+  cluster.addMember(4, { isLearner: true });
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4' }, { cluster });
+  f.ctx.member.id = '4';
+  f.files.tree.set('/data/member/wal/0.wal', 'w');
+  let stopped = false;
+  await abandonJoin(f.ctx, async () => { stopped = true; }, ['http://127.0.0.1:2379']);
+  assert.ok(stopped);
+  assert.equal(cluster.calls, ['remove 4']);
+  assert.ok([...f.files.tree.keys()].some((k) => /^\/data\/member\.stalled-.*\/wal\/0\.wal$/.test(k)));
+  assert.is(f.ctx.member.id, undefined);
+  assert.match(f.ctx.metrics.render(), /deis_etcd_join_retries_total\{reason="stalled"\} 1/);
 });
 
 test('heal: the leader removes a member whose pod is gone only after the grace period, one per pass', async () => {
