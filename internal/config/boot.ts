@@ -1,5 +1,6 @@
 // The boot program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, oneOf, optStr, Problems, str, urlHost, type OptionSpec, type RawOptions } from './options.ts';
+import { bool, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
+import { urlHost } from '../net.ts';
 import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE } from './discovery.ts';
 import type { Level } from '../log/log.ts';
 

@@ -1,5 +1,6 @@
 // The discovery program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, isIp, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
+import { bool, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
+import { isIp } from '../net.ts';
 import type { Level } from '../log/log.ts';
 
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';

@@ -132,17 +132,6 @@ export function oneOf<T extends string>(raw: RawOptions, flag: string, dflt: T, 
   return v;
 }
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-/** An IPv4 address, or an IPv6 one (loosely), as advertised in URLs. */
-export function isIp(v: string): boolean {
-  return ipv4.test(v) || (/^[0-9a-fA-F:]+$/.test(v) && v.includes(':'));
-}
-
-/** host for a URL: IPv6 in brackets. */
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 /** Markdown rows for the README's flag tables. */
 export function markdownTable(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => `| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${s.default ?? ''} | ${s.describe} |`);
