@@ -1,7 +1,6 @@
 // The boot program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
+import { bool, checkClusterSize, checkHost, checkUrl, DEFAULT_TOKEN_FILE, dnsLabel, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
 import { urlHost } from '../net.ts';
-import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE } from './discovery.ts';
 import type { Level } from '../log/log.ts';
 
 export const DEFAULT_SELECTOR = 'app.kubernetes.io/name=deis-etcd,app.kubernetes.io/component=member';
@@ -79,17 +78,6 @@ export interface BootConfig {
   readonly etcdEnvDropped: readonly string[];
   readonly logLevel: Level;
   readonly logFormat: 'json' | 'text';
-}
-
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function checkUrl(v: string, source: string, p: Problems): void {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
-  } catch {
-    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
-  }
 }
 
 /** Pure: raw options and env -> a frozen config, or one config error listing every problem. */

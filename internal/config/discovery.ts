@@ -1,9 +1,7 @@
 // The discovery program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
-import { isIp } from '../net.ts';
+import { bool, checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, int, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
 import type { Level } from '../log/log.ts';
 
-export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
 export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
 
 export const discoveryOptions: readonly OptionSpec[] = [
@@ -42,21 +40,6 @@ export interface DiscoveryConfig {
   readonly startTimeoutS: number;
   readonly logLevel: Level;
   readonly logFormat: 'json' | 'text';
-}
-
-/** Validates the cluster size rule shared by both programs. */
-export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolean): number {
-  const size = int(raw, 'cluster-size', 3, p, 1, 9);
-  if (size % 2 === 0 && !allowEven && raw['cluster-size']) {
-    p.add(`${raw['cluster-size'].source}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; use an odd size or --allow-even-size`);
-  }
-  return size;
-}
-
-export function checkHost(raw: RawOptions, flag: string, p: Problems): string | undefined {
-  const v = optStr(raw, flag);
-  if (v !== undefined && !isIp(v)) p.add(`${raw[flag]!.source} must be an IP address, not '${v}'`);
-  return v;
 }
 
 /** Pure: raw options -> a frozen config, or one config error listing every problem. */

@@ -1,8 +1,10 @@
 // The option table machinery shared by both programs: one table per program drives yargs (flags and
 // --help), the env names each flag also reads, and the README's flag/env list. Parsing (this file)
-// only collects raw strings with their source; validation is a separate pure function per program.
+// only collects raw strings with their source; validation is a separate pure function per program,
+// built from the readers and checks below (the ones both programs share live here, not in either).
 import yargs from 'yargs';
 import { DeisError } from '../errors.ts';
+import { isIp } from '../net.ts';
 
 export interface OptionSpec {
   /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
@@ -130,6 +132,40 @@ export function oneOf<T extends string>(raw: RawOptions, flag: string, dflt: T, 
     return dflt;
   }
   return v;
+}
+
+// Checks both programs share.
+
+/** Where the discovery token Secret is mounted, in both programs' pods. */
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
+
+/** A DNS name: dot-separated lowercase labels (a pod, a Service, a cluster domain). */
+export const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** An http(s) URL; `source` names where the value came from (a flag or env variable). */
+export function checkUrl(v: string, source: string, p: Problems): void {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
+  } catch {
+    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
+  }
+}
+
+/** An optional IP address (an advertise or listen host). */
+export function checkHost(raw: RawOptions, flag: string, p: Problems): string | undefined {
+  const v = optStr(raw, flag);
+  if (v !== undefined && !isIp(v)) p.add(`${raw[flag]!.source} must be an IP address, not '${v}'`);
+  return v;
+}
+
+/** The cluster size, 1 to 9 members, odd unless an even size is allowed. */
+export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolean): number {
+  const size = int(raw, 'cluster-size', 3, p, 1, 9);
+  if (size % 2 === 0 && !allowEven && raw['cluster-size']) {
+    p.add(`${raw['cluster-size'].source}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; use an odd size or --allow-even-size`);
+  }
+  return size;
 }
 
 /** Markdown rows for the README's flag tables. */
