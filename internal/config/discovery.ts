@@ -4,23 +4,24 @@ import type { Level } from '../log/log.ts';
 
 export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
 
+// Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 export const discoveryOptions: readonly OptionSpec[] = [
-  { flag: 'cluster-size', env: ['DEIS_ETCD_CLUSTER_SIZE'], type: 'number', default: '3', describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9' },
-  { flag: 'allow-even-size', env: ['DEIS_ETCD_ALLOW_EVEN_SIZE'], type: 'boolean', default: 'false', describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)' },
-  { flag: 'client-port', env: ['DEIS_ETCD_CLIENT_PORT'], type: 'number', default: '2381', describe: "client port of the discovery etcd (the members' --discovery-endpoints)" },
-  { flag: 'peer-port', env: ['DEIS_ETCD_DISCOVERY_PEER_PORT'], type: 'number', default: '2382', describe: 'peer port of the single discovery etcd' },
-  { flag: 'advertise-host', env: ['POD_IP'], type: 'string', default: 'first non-loopback IPv4', describe: 'address to advertise and listen on (the pod IP from the downward API)' },
-  { flag: 'listen-host', env: ['DEIS_ETCD_LISTEN_HOST'], type: 'string', default: 'advertise host', describe: 'address to listen on, e.g. 0.0.0.0' },
-  { flag: 'data-dir', env: ['DEIS_ETCD_DATA_DIR'], type: 'string', default: '/var/lib/etcd', describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)' },
-  { flag: 'token-file', env: ['DEIS_ETCD_TOKEN_FILE'], type: 'string', default: DEFAULT_TOKEN_FILE, describe: 'file holding the discovery token (the mounted Secret)' },
-  { flag: 'token', env: ['DEIS_ETCD_DISCOVERY_TOKEN'], type: 'string', describe: 'the discovery token itself (beats --token-file)' },
-  { flag: 'token-secret', env: ['DEIS_ETCD_TOKEN_SECRET'], type: 'string', default: DEFAULT_TOKEN_SECRET, describe: 'Secret to create with a random token when no token is configured' },
-  { flag: 'namespace', env: ['POD_NAMESPACE'], type: 'string', default: "the service account's", describe: 'Kubernetes namespace of the token Secret' },
-  { flag: 'etcd-binary', env: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
-  { flag: 'http-port', env: ['DEIS_ETCD_HTTP_PORT'], type: 'number', default: '8081', describe: 'port of /healthz, /readyz and /metrics' },
-  { flag: 'start-timeout', env: ['DEIS_ETCD_START_TIMEOUT'], type: 'number', default: '60', describe: 'seconds to wait for etcd to become healthy' },
-  { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
-  { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
+  { flag: 'cluster-size', type: 'number', default: '3', describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9' },
+  { flag: 'allow-even-size', type: 'boolean', default: 'false', describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)' },
+  { flag: 'client-port', type: 'number', default: '2381', describe: "client port of the discovery etcd (the members' --discovery-endpoints)" },
+  { flag: 'peer-port', deprecatedEnv: ['DEIS_ETCD_DISCOVERY_PEER_PORT'], type: 'number', default: '2382', describe: 'peer port of the single discovery etcd' },
+  { flag: 'advertise-host', env: 'POD_IP', type: 'string', default: 'first non-loopback IPv4', describe: 'address to advertise and listen on (the pod IP from the downward API)' },
+  { flag: 'listen-host', type: 'string', default: 'advertise host', describe: 'address to listen on, e.g. 0.0.0.0' },
+  { flag: 'data-dir', type: 'string', default: '/var/lib/etcd', describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)' },
+  { flag: 'token-file', type: 'string', default: DEFAULT_TOKEN_FILE, describe: 'file holding the discovery token (the mounted Secret)' },
+  { flag: 'token', env: 'DEIS_ETCD_DISCOVERY_TOKEN', type: 'string', describe: 'the discovery token itself (beats --token-file)' },
+  { flag: 'token-secret', type: 'string', default: DEFAULT_TOKEN_SECRET, describe: 'Secret to create with a random token when no token is configured' },
+  { flag: 'namespace', env: 'POD_NAMESPACE', type: 'string', default: "the service account's", describe: 'Kubernetes namespace of the token Secret' },
+  { flag: 'etcd-binary', deprecatedEnv: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
+  { flag: 'http-port', type: 'number', default: '8081', describe: 'port of /healthz, /readyz and /metrics' },
+  { flag: 'start-timeout', type: 'number', default: '60', describe: 'seconds to wait for etcd to become healthy' },
+  { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
+  { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ];
 
 export interface DiscoveryConfig {

@@ -9,12 +9,30 @@ import { isIp } from '../net.ts';
 export interface OptionSpec {
   /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
   flag: string;
-  /** Env names read when the flag is absent, first match wins. */
-  env: readonly string[];
+  /**
+   * The env name read when the flag is absent, given only where it is not `envName(flag)`: a name
+   * Kubernetes sets (downward API, Service links) or one kept for compatibility.
+   */
+  env?: string;
+  /** Former env names, still read when neither the flag nor `env` is set, each with a deprecation warning. */
+  deprecatedEnv?: readonly string[];
   type: 'string' | 'number' | 'boolean';
   describe: string;
   /** Shown in --help; the real default is applied by validation. */
   default?: string;
+}
+
+/** The prefix of our own env names; unknown variables with it are warned about. */
+export const ENV_PREFIX = 'DEIS_ETCD_';
+
+/** The one naming rule: flag `client-port` is also read from DEIS_ETCD_CLIENT_PORT. */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.toUpperCase().replaceAll('-', '_');
+}
+
+/** The env name a flag reads: its exception if the table names one, else the rule's. */
+export function envOf(s: OptionSpec): string {
+  return s.env ?? envName(s.flag);
 }
 
 /** Raw values by flag name: what the operator gave, as strings, and where each came from. */
@@ -27,13 +45,15 @@ export type ParseResult =
 
 /**
  * Parses argv against the table (strict: an unknown flag is a config error) and fills in absent
- * flags from env. `envPrefixes` are the prefixes that belong to us: an unknown variable with one of
- * them is reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
+ * flags from env: the flag's own name, else a deprecated one (warned about, naming the new one).
+ * `envPrefixes` are the prefixes that belong to us: an unknown variable with one of them is
+ * reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
  */
 export async function parseOptions(program: string, summary: string, specs: readonly OptionSpec[], argv: string[], env: NodeJS.ProcessEnv, envPrefixes: readonly string[] = []): Promise<ParseResult> {
   const y = yargs(argv)
     .scriptName(program)
-    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable named after it; a flag beats its variable.`)
+    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable in its [env: ...]; `
+      + 'a flag beats its variable.')
     .help(false)
     .version(false)
     .strict()
@@ -46,7 +66,7 @@ export async function parseOptions(program: string, summary: string, specs: read
       throw new DeisError('config', `${msg ?? err?.message ?? 'invalid arguments'} (see ${program} --help)`, { cause: err });
     });
   for (const s of specs) {
-    const envNote = s.env.length ? ` [env: ${s.env.join(', ')}]` : '';
+    const envNote = ` [env: ${envOf(s)}]`;
     y.option(s.flag, {
       type: s.type === 'boolean' ? 'boolean' : 'string',
       describe: s.describe + envNote,
@@ -61,18 +81,25 @@ export async function parseOptions(program: string, summary: string, specs: read
   if (positional.length) throw new DeisError('config', `unexpected argument '${String(positional[0])}' (see ${program} --help)`);
 
   const raw: RawOptions = {};
+  const warnings: string[] = [];
   for (const s of specs) {
     const given = parsed[s.flag];
+    const current = envOf(s);
     if (given !== undefined) {
       if (Array.isArray(given)) throw new DeisError('config', `--${s.flag} is given more than once`);
       raw[s.flag] = { value: String(given), source: `--${s.flag}` };
-      continue;
+    } else {
+      const name = [current, ...(s.deprecatedEnv ?? [])].find((e) => env[e] !== undefined && env[e] !== '');
+      if (name) raw[s.flag] = { value: env[name]!, source: name };
     }
-    const name = s.env.find((e) => env[e] !== undefined && env[e] !== '');
-    if (name) raw[s.flag] = { value: env[name]!, source: name };
+    for (const old of s.deprecatedEnv ?? []) {
+      if (env[old] === undefined) continue;
+      const winner = raw[s.flag]?.source;
+      const ignored = winner && winner !== old ? ` (ignored: ${winner} is set)` : '';
+      warnings.push(`deprecated: ${old}, use ${current}${ignored}`);
+    }
   }
-  const known = new Set(specs.flatMap((s) => s.env));
-  const warnings: string[] = [];
+  const known = new Set(specs.flatMap((s) => [envOf(s), ...(s.deprecatedEnv ?? [])]));
   for (const name of Object.keys(env).sort()) {
     if (!envPrefixes.some((p) => name.startsWith(p)) || known.has(name)) continue;
     if (/_(SERVICE_HOST|SERVICE_PORT(_.*)?|PORT(_\d+_(TCP|UDP|SCTP)(_.*)?)?)$/.test(name)) continue; // Kubernetes service links
@@ -170,6 +197,9 @@ export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolea
 
 /** Markdown rows for the README's flag tables. */
 export function markdownTable(specs: readonly OptionSpec[]): string {
-  const rows = specs.map((s) => `| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${s.default ?? ''} | ${s.describe} |`);
+  const rows = specs.map((s) => {
+    const old = s.deprecatedEnv?.length ? ` (deprecated: ${s.deprecatedEnv.map((e) => `\`${e}\``).join(', ')})` : '';
+    return `| \`--${s.flag}\` | \`${envOf(s)}\`${old} | ${s.default ?? ''} | ${s.describe} |`;
+  });
   return ['| flag | env | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

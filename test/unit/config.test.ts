@@ -2,10 +2,9 @@
 // reported at once, ETCD_* pass-through.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { validateBoot } from '../../internal/config/boot.ts';
-import { validateDiscovery } from '../../internal/config/discovery.ts';
-import { parseOptions, type RawOptions } from '../../internal/config/options.ts';
-import { bootOptions } from '../../internal/config/boot.ts';
+import { bootOptions, validateBoot } from '../../internal/config/boot.ts';
+import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
+import { parseOptions, type OptionSpec, type RawOptions } from '../../internal/config/options.ts';
 import { DeisError } from '../../internal/errors.ts';
 
 const raw = (o: Record<string, string>): RawOptions => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: `--${k}` }]));
@@ -71,6 +70,123 @@ test('parse: a flag beats its env var; env fills absent flags; unknown DEIS_ETCD
   assert.equal(r.raw['advertise-host'], { value: '10.1.2.3', source: 'POD_IP' });
   assert.equal(r.warnings, ['unknown environment variable DEIS_ETCD_TYPO is ignored']);
 });
+
+const programs = { boot: bootOptions, discovery: discoveryOptions } as const;
+type Program = keyof typeof programs;
+
+/** parseOptions as the programs call it, expecting a run (not --help). */
+async function parse(program: Program, argv: string[], env: NodeJS.ProcessEnv) {
+  const r = await parseOptions(program, 'x', programs[program], argv, env, ['DEIS_ETCD_']);
+  if (r.kind !== 'run') throw new Error(`expected a run, got ${r.kind}`);
+  return r;
+}
+
+// The env name of every flag: DEIS_ETCD_ + the flag upper-cased with - as _, except the names
+// Kubernetes sets (downward API, the discovery Service's links) and DEIS_ETCD_DISCOVERY_TOKEN.
+const envRows: { program: Program; want: Record<string, string> }[] = [
+  {
+    program: 'boot',
+    want: {
+      name: 'POD_NAME', namespace: 'POD_NAMESPACE', 'advertise-host': 'POD_IP', 'listen-host': 'DEIS_ETCD_LISTEN_HOST',
+      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE', 'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
+      'discovery-endpoint': 'DEIS_ETCD_DISCOVERY_ENDPOINT', 'discovery-service-host': 'DEIS_ETCD_DISCOVERY_SERVICE_HOST',
+      'discovery-service-port': 'DEIS_ETCD_DISCOVERY_SERVICE_PORT', 'cluster-endpoints': 'DEIS_ETCD_CLUSTER_ENDPOINTS',
+      'token-file': 'DEIS_ETCD_TOKEN_FILE', token: 'DEIS_ETCD_DISCOVERY_TOKEN', selector: 'DEIS_ETCD_SELECTOR',
+      statefulset: 'DEIS_ETCD_STATEFULSET', kubernetes: 'DEIS_ETCD_KUBERNETES', 'client-port': 'DEIS_ETCD_CLIENT_PORT',
+      'peer-port': 'DEIS_ETCD_PEER_PORT', 'peer-service': 'DEIS_ETCD_PEER_SERVICE', 'cluster-domain': 'DEIS_ETCD_CLUSTER_DOMAIN',
+      'data-dir': 'DEIS_ETCD_DATA_DIR', 'etcd-binary': 'DEIS_ETCD_ETCD_BINARY', 'http-port': 'DEIS_ETCD_HTTP_PORT',
+      'start-timeout': 'DEIS_ETCD_START_TIMEOUT', 'wait-timeout': 'DEIS_ETCD_WAIT_TIMEOUT',
+      'rebuild-grace': 'DEIS_ETCD_REBUILD_GRACE', 'heal-interval': 'DEIS_ETCD_HEAL_INTERVAL', 'leave-timeout': 'DEIS_ETCD_LEAVE_TIMEOUT',
+      'pod-gone-grace': 'DEIS_ETCD_POD_GONE_GRACE', 'log-level': 'DEIS_ETCD_LOG_LEVEL', 'log-format': 'DEIS_ETCD_LOG_FORMAT',
+    },
+  },
+  {
+    program: 'discovery',
+    want: {
+      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE', 'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
+      'client-port': 'DEIS_ETCD_CLIENT_PORT', 'peer-port': 'DEIS_ETCD_PEER_PORT', 'advertise-host': 'POD_IP',
+      'listen-host': 'DEIS_ETCD_LISTEN_HOST', 'data-dir': 'DEIS_ETCD_DATA_DIR', 'token-file': 'DEIS_ETCD_TOKEN_FILE',
+      token: 'DEIS_ETCD_DISCOVERY_TOKEN', 'token-secret': 'DEIS_ETCD_TOKEN_SECRET', namespace: 'POD_NAMESPACE',
+      'etcd-binary': 'DEIS_ETCD_ETCD_BINARY', 'http-port': 'DEIS_ETCD_HTTP_PORT', 'start-timeout': 'DEIS_ETCD_START_TIMEOUT',
+      'log-level': 'DEIS_ETCD_LOG_LEVEL', 'log-format': 'DEIS_ETCD_LOG_FORMAT',
+    },
+  },
+];
+for (const r of envRows) {
+  test(`env names: every ${r.program} flag reads the variable the rule names, without a warning`, async () => {
+    const env = Object.fromEntries(Object.values(r.want).map((name) => [name, `from ${name}`]));
+    const got = await parse(r.program, [], env);
+    const sources = Object.fromEntries(Object.entries(got.raw).map(([flag, v]) => [flag, v?.source]));
+    assert.equal(sources, r.want);
+    for (const [flag, name] of Object.entries(r.want)) assert.is(got.raw[flag]?.value, `from ${name}`, flag);
+    assert.equal(got.warnings, []);
+  });
+}
+
+// Names that changed when the rule came in: still read, after the new name, with one warning.
+const deprecatedRows: { program: Program; flag: string; old: string; now: string }[] = [
+  { program: 'boot', flag: 'client-port', old: 'DEIS_ETCD_MEMBER_CLIENT_PORT', now: 'DEIS_ETCD_CLIENT_PORT' },
+  { program: 'boot', flag: 'etcd-binary', old: 'DEIS_ETCD_BINARY', now: 'DEIS_ETCD_ETCD_BINARY' },
+  { program: 'discovery', flag: 'peer-port', old: 'DEIS_ETCD_DISCOVERY_PEER_PORT', now: 'DEIS_ETCD_PEER_PORT' },
+  { program: 'discovery', flag: 'etcd-binary', old: 'DEIS_ETCD_BINARY', now: 'DEIS_ETCD_ETCD_BINARY' },
+];
+for (const r of deprecatedRows) {
+  type Case = { name: string; argv: string[]; env: Record<string, string>; want: RawOptions[string]; warning: string };
+  const cases: Case[] = [
+    {
+      name: `${r.old} alone sets --${r.flag}`, argv: [], env: { [r.old]: '1' }, want: { value: '1', source: r.old },
+      warning: `deprecated: ${r.old}, use ${r.now}`,
+    },
+    {
+      name: `${r.now} beats ${r.old}`, argv: [], env: { [r.old]: '1', [r.now]: '2' },
+      want: { value: '2', source: r.now },
+      warning: `deprecated: ${r.old}, use ${r.now} (ignored: ${r.now} is set)`,
+    },
+    {
+      name: `--${r.flag} beats ${r.old}`, argv: [`--${r.flag}`, '2'], env: { [r.old]: '1' },
+      want: { value: '2', source: `--${r.flag}` },
+      warning: `deprecated: ${r.old}, use ${r.now} (ignored: --${r.flag} is set)`,
+    },
+  ];
+  for (const c of cases) {
+    test(`deprecated env (${r.program}): ${c.name}, with exactly one warning naming ${r.now}`, async () => {
+      const got = await parse(r.program, c.argv, c.env);
+      assert.equal(got.raw[r.flag], c.want);
+      assert.equal(got.warnings, [c.warning]);
+    });
+  }
+}
+
+test('unknown env: deprecated names are not unknown, truly unknown DEIS_ETCD_* names still are', async () => {
+  // DEIS_ETCD_BINARY matters most here: names ending in _PORT pass as Kubernetes service links anyway.
+  const env = { DEIS_ETCD_BINARY: '/bin/etcd', DEIS_ETCD_MEMBER_CLIENT_PORT: '2379', DEIS_ETCD_TYPO: '1', DEIS_ETCD_TOKEN: 't' };
+  const got = await parse('boot', [], env);
+  assert.equal(got.warnings, [
+    'deprecated: DEIS_ETCD_MEMBER_CLIENT_PORT, use DEIS_ETCD_CLIENT_PORT',
+    'deprecated: DEIS_ETCD_BINARY, use DEIS_ETCD_ETCD_BINARY',
+    'unknown environment variable DEIS_ETCD_TOKEN is ignored',
+    'unknown environment variable DEIS_ETCD_TYPO is ignored',
+  ]);
+});
+
+// A bad value names where it came from: the flag, the variable, or the deprecated variable.
+const port = 'must be an integer from 1 to 65535';
+const sourceRows: { program: Program; argv?: string[]; env: Record<string, string>; want: string }[] = [
+  { program: 'boot', argv: ['--client-port', 'x'], env: {}, want: `--client-port ${port}, not 'x'` },
+  { program: 'boot', env: { DEIS_ETCD_CLIENT_PORT: 'x' }, want: `DEIS_ETCD_CLIENT_PORT ${port}, not 'x'` },
+  { program: 'boot', env: { DEIS_ETCD_MEMBER_CLIENT_PORT: 'x' }, want: `DEIS_ETCD_MEMBER_CLIENT_PORT ${port}, not 'x'` },
+  { program: 'boot', env: { POD_IP: 'pod-a' }, want: "POD_IP must be an IP address, not 'pod-a'" },
+  { program: 'discovery', env: { DEIS_ETCD_DISCOVERY_PEER_PORT: '0' }, want: `DEIS_ETCD_DISCOVERY_PEER_PORT ${port}, not '0'` },
+  { program: 'discovery', env: { DEIS_ETCD_CLUSTER_SIZE: 'x' }, want: "DEIS_ETCD_CLUSTER_SIZE must be an integer from 1 to 9, not 'x'" },
+];
+for (const r of sourceRows) {
+  test(`a bad value names its source: ${r.program} ${r.argv?.join(' ') ?? Object.keys(r.env).join(' ')}`, async () => {
+    const env = { POD_NAME: 'deis-etcd-0', ...r.env };
+    const got = await parse(r.program, r.argv ?? [], env);
+    const validate = r.program === 'boot' ? () => validateBoot(got.raw, env) : () => validateDiscovery(got.raw);
+    assert.match(configError(validate), r.want);
+  });
+}
 
 test('parse: an unknown flag is a config error', async () => {
   try {
