@@ -28,7 +28,7 @@ const base = async (): Promise<Record<string, string | undefined>> => ({
   DEIS_ETCD_DISCOVERY_ENDPOINT: disc.endpoint,
   DEIS_ETCD_DISCOVERY_TOKEN: disc.token,
   DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'),
-  DEIS_ETCD_BINARY: etcdTool('etcd'),
+  DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
   DEIS_ETCD_KUBERNETES: 'off',
 });
 
