@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { DeisError } from '../errors.ts';
 import { isIp } from '../net.ts';
 
-export interface OptionSpec {
+interface OptionRow {
   /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
   flag: string;
   /**
@@ -16,10 +16,23 @@ export interface OptionSpec {
   env?: string;
   /** Former env names, still read when neither the flag nor `env` is set, each with a deprecation warning. */
   deprecatedEnv?: readonly string[];
-  type: 'string' | 'number' | 'boolean';
   describe: string;
-  /** Shown in --help; the real default is applied by validation. */
-  default?: string;
+  /** The default as --help and the README tell it, where the value alone does not (or none is fixed). */
+  defaultText?: string;
+}
+
+/**
+ * One row of a program's option table. `default` is the typed value validation uses when neither the
+ * flag nor its variable is set; it is kept here only, and --help and the README show it.
+ */
+export type OptionSpec =
+  | (OptionRow & { type: 'string'; default?: string })
+  | (OptionRow & { type: 'number'; default?: number })
+  | (OptionRow & { type: 'boolean'; default?: boolean });
+
+/** The default as --help and the README show it. */
+export function defaultShown(s: OptionSpec): string | undefined {
+  return s.defaultText ?? (s.default === undefined ? undefined : String(s.default));
 }
 
 /** The prefix of our own env names; unknown variables with it are warned about. */
@@ -67,10 +80,11 @@ export async function parseOptions(program: string, summary: string, specs: read
     });
   for (const s of specs) {
     const envNote = ` [env: ${envOf(s)}]`;
+    const shown = defaultShown(s);
     y.option(s.flag, {
       type: s.type === 'boolean' ? 'boolean' : 'string',
       describe: s.describe + envNote,
-      ...(s.default === undefined ? {} : { defaultDescription: s.default }),
+      ...(shown === undefined ? {} : { defaultDescription: shown }),
       requiresArg: s.type !== 'boolean',
     });
   }
@@ -120,51 +134,93 @@ export class Problems {
   }
 }
 
-export function str(raw: RawOptions, flag: string, dflt: string): string {
-  return raw[flag]?.value.trim() ?? dflt;
-}
+/** The value each option type holds. */
+interface ValueOf { string: string; number: number; boolean: boolean }
 
-export function optStr(raw: RawOptions, flag: string): string | undefined {
-  const v = raw[flag]?.value.trim();
-  return v === '' ? undefined : v;
-}
+/**
+ * Reads one program's raw values against its table: the value given, checked, else the row's typed
+ * default. A bad value is added to the problems naming its source, and the default stands in for it.
+ * Flags are typed by the table (declared `as const`), so reading a flag that is not in it does not
+ * compile; reading a default the row lacks throws, which validating `{}` in the unit tests shows.
+ */
+export class OptionReader<S extends OptionSpec> {
+  readonly #rows: ReadonlyMap<string, OptionSpec>;
+  readonly #raw: RawOptions;
+  readonly #p: Problems;
 
-export function int(raw: RawOptions, flag: string, dflt: number, p: Problems, min: number, max: number): number {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim();
-  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    p.add(`${r.source} must be an integer from ${min} to ${max}, not '${r.value}'`);
+  constructor(specs: readonly S[], raw: RawOptions, p: Problems) {
+    this.#rows = new Map(specs.map((s) => [s.flag, s]));
+    this.#raw = raw;
+    this.#p = p;
+  }
+
+  /** Where the value came from (the flag or the variable that set it), for problem messages. */
+  source(flag: S['flag']): string {
+    return this.#raw[flag]?.source ?? `--${flag}`;
+  }
+
+  str(flag: S['flag']): string {
+    return this.#raw[flag]?.value.trim() ?? this.#default(flag, 'string');
+  }
+
+  /** A string without a default: undefined when absent or empty. */
+  optStr(flag: S['flag']): string | undefined {
+    if (this.#rows.get(flag)?.type !== 'string') throw new Error(`option table: --${flag} is no string option`);
+    const v = this.#raw[flag]?.value.trim();
+    return v === '' ? undefined : v;
+  }
+
+  int(flag: S['flag'], min: number, max: number): number {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'number');
+    if (!r) return dflt;
+    const v = r.value.trim();
+    if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.#p.add(`${r.source} must be an integer from ${min} to ${max}, not '${r.value}'`);
+      return dflt;
+    }
+    return Number(v);
+  }
+
+  bool(flag: S['flag']): boolean {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'boolean');
+    if (!r) return dflt;
+    const v = r.value.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no'].includes(v)) return false;
+    this.#p.add(`${r.source} must be true or false, not '${r.value}'`);
     return dflt;
   }
-  return Number(v);
-}
 
-export function bool(raw: RawOptions, flag: string, dflt: boolean, p: Problems): boolean {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(v)) return true;
-  if (['false', '0', 'no'].includes(v)) return false;
-  p.add(`${r.source} must be true or false, not '${r.value}'`);
-  return dflt;
-}
-
-export function oneOf<T extends string>(raw: RawOptions, flag: string, dflt: T, allowed: readonly T[], p: Problems): T {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim() as T;
-  if (!allowed.includes(v)) {
-    p.add(`${r.source} must be one of ${allowed.join(', ')}, not '${r.value}'`);
-    return dflt;
+  oneOf<T extends string>(flag: S['flag'], allowed: readonly T[]): T {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'string') as T;
+    if (!allowed.includes(dflt)) throw new Error(`option table: --${flag} defaults to '${dflt}', not one of ${allowed.join(', ')}`);
+    if (!r) return dflt;
+    const v = r.value.trim() as T;
+    if (!allowed.includes(v)) {
+      this.#p.add(`${r.source} must be one of ${allowed.join(', ')}, not '${r.value}'`);
+      return dflt;
+    }
+    return v;
   }
-  return v;
+
+  /** The row's typed default; a row without one is a bug in the table, not in the input. */
+  #default<T extends keyof ValueOf>(flag: string, type: T): ValueOf[T] {
+    const row = this.#rows.get(flag);
+    if (row?.type !== type || row.default === undefined) throw new Error(`option table: --${flag} has no ${type} default`);
+    return row.default as ValueOf[T];
+  }
 }
 
 // Checks both programs share.
 
 /** Where the discovery token Secret is mounted, in both programs' pods. */
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
+
+/** The discovery token Secret: discovery creates it when no token is configured; boot reads it. */
+export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
 
 /** A DNS name: dot-separated lowercase labels (a pod, a Service, a cluster domain). */
 export const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -180,17 +236,19 @@ export function checkUrl(v: string, source: string, p: Problems): void {
 }
 
 /** An optional IP address (an advertise or listen host). */
-export function checkHost(raw: RawOptions, flag: string, p: Problems): string | undefined {
-  const v = optStr(raw, flag);
-  if (v !== undefined && !isIp(v)) p.add(`${raw[flag]!.source} must be an IP address, not '${v}'`);
+export function checkHost(opt: OptionReader<OptionSpec>, flag: string, p: Problems): string | undefined {
+  const v = opt.optStr(flag);
+  if (v !== undefined && !isIp(v)) p.add(`${opt.source(flag)} must be an IP address, not '${v}'`);
   return v;
 }
 
-/** The cluster size, 1 to 9 members, odd unless an even size is allowed. */
-export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolean): number {
-  const size = int(raw, 'cluster-size', 3, p, 1, 9);
-  if (size % 2 === 0 && !allowEven && raw['cluster-size']) {
-    p.add(`${raw['cluster-size'].source}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; use an odd size or --allow-even-size`);
+/** The cluster size, 1 to 9 members, odd unless --allow-even-size (both programs have both flags). */
+export function checkClusterSize(opt: OptionReader<OptionSpec>, p: Problems): number {
+  const allowEven = opt.bool('allow-even-size');
+  const size = opt.int('cluster-size', 1, 9);
+  if (size % 2 === 0 && !allowEven) {
+    p.add(`${opt.source('cluster-size')}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; `
+      + 'use an odd size or --allow-even-size');
   }
   return size;
 }
@@ -199,7 +257,7 @@ export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolea
 export function markdownTable(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
     const old = s.deprecatedEnv?.length ? ` (deprecated: ${s.deprecatedEnv.map((e) => `\`${e}\``).join(', ')})` : '';
-    return `| \`--${s.flag}\` | \`${envOf(s)}\`${old} | ${s.default ?? ''} | ${s.describe} |`;
+    return `| \`--${s.flag}\` | \`${envOf(s)}\`${old} | ${defaultShown(s) ?? ''} | ${s.describe} |`;
   });
   return ['| flag | env | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
