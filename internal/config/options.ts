@@ -103,8 +103,13 @@ export async function parseOptions(program: string, summary: string, specs: read
       if (Array.isArray(given)) throw new DeisError('config', `--${s.flag} is given more than once`);
       raw[s.flag] = { value: String(given), source: `--${s.flag}` };
     } else {
-      const name = [current, ...(s.deprecatedEnv ?? [])].find((e) => env[e] !== undefined && env[e] !== '');
-      if (name) raw[s.flag] = { value: env[name]!, source: name };
+      for (const name of [current, ...(s.deprecatedEnv ?? [])]) {
+        const value = env[name];
+        if (value) {
+          raw[s.flag] = { value, source: name };
+          break;
+        }
+      }
     }
     for (const old of s.deprecatedEnv ?? []) {
       if (env[old] === undefined) continue;
