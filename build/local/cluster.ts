@@ -55,7 +55,7 @@ async function up(): Promise<void> {
   const tokenFile = join(state, 'token');
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(16).toString('hex') + '\n', { mode: 0o600 });
   const etcd = etcdTool('etcd');
-  const common = { DEIS_ETCD_TOKEN_FILE: tokenFile, DEIS_ETCD_BINARY: etcd, DEIS_ETCD_CLUSTER_SIZE: String(size), DEIS_ETCD_LOG_FORMAT: 'text' };
+  const common = { DEIS_ETCD_TOKEN_FILE: tokenFile, DEIS_ETCD_ETCD_BINARY: etcd, DEIS_ETCD_CLUSTER_SIZE: String(size), DEIS_ETCD_LOG_FORMAT: 'text' };
   const procs: Proc[] = [start('discovery', 'discovery', { ...common, POD_IP: discoveryHost, DEIS_ETCD_DATA_DIR: join(state, 'discovery') }, `http://${discoveryHost}:8081`)];
   writeFileSync(pidsFile(), JSON.stringify(procs));
   await waitAll(procs, 60_000);

@@ -6,7 +6,7 @@ import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import { Registry } from '../discovery/registry.ts';
 import { resolveToken } from '../discovery/token.ts';
-import { DEFAULT_TOKEN_SECRET } from '../config/discovery.ts';
+import { DEFAULT_TOKEN_SECRET } from '../config/options.ts';
 import { advertiseAddress } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import type { Logger } from '../log/log.ts';

@@ -3,7 +3,7 @@
 // "not reachable" facts, never exceptions: deciding what to do about them is decide()'s job.
 import { join } from 'node:path';
 import type { BootConfig } from '../config/boot.ts';
-import { urlHost } from '../config/options.ts';
+import { urlHost } from '../net.ts';
 import { isReason } from '../errors.ts';
 import type { EtcdApi, Member } from '../etcd/client.ts';
 import type { Registry, RegistrySnapshot } from '../discovery/registry.ts';

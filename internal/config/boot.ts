@@ -1,45 +1,82 @@
 // The boot program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, oneOf, optStr, Problems, str, urlHost, type OptionSpec, type RawOptions } from './options.ts';
-import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE } from './discovery.ts';
+import {
+  checkClusterSize, checkHost, checkUrl, DEFAULT_TOKEN_FILE, dnsLabel, OptionReader, Problems, type OptionSpec, type RawOptions,
+} from './options.ts';
+import { urlHost } from '../net.ts';
 import type { Level } from '../log/log.ts';
 
-export const DEFAULT_SELECTOR = 'app.kubernetes.io/name=deis-etcd,app.kubernetes.io/component=member';
-
-export const bootOptions: readonly OptionSpec[] = [
-  { flag: 'name', env: ['POD_NAME'], type: 'string', describe: "this member's name: the pod name from the downward API (required)" },
-  { flag: 'namespace', env: ['POD_NAMESPACE'], type: 'string', default: "the service account's", describe: 'Kubernetes namespace of the member pods' },
-  { flag: 'advertise-host', env: ['POD_IP'], type: 'string', default: 'the pod\'s IP from the API, else the first non-loopback IPv4', describe: 'address advertised in the peer and client URLs (the pod IP)' },
-  { flag: 'listen-host', env: ['DEIS_ETCD_LISTEN_HOST'], type: 'string', default: 'advertise host', describe: 'address etcd listens on, e.g. 0.0.0.0' },
-  { flag: 'cluster-size', env: ['DEIS_ETCD_CLUSTER_SIZE'], type: 'number', default: '3', describe: 'members of a new cluster (must match the discovery registry): an odd number from 1 to 9' },
-  { flag: 'allow-even-size', env: ['DEIS_ETCD_ALLOW_EVEN_SIZE'], type: 'boolean', default: 'false', describe: 'accept an even cluster size' },
-  { flag: 'discovery-endpoint', env: ['DEIS_ETCD_DISCOVERY_ENDPOINT'], type: 'string', default: 'http://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT', describe: 'client URL of the discovery service' },
-  { flag: 'discovery-service-host', env: ['DEIS_ETCD_DISCOVERY_SERVICE_HOST'], type: 'string', describe: "the discovery Service's host (set by Kubernetes)" },
-  { flag: 'discovery-service-port', env: ['DEIS_ETCD_DISCOVERY_SERVICE_PORT'], type: 'number', default: '2381', describe: "the discovery Service's port (set by Kubernetes)" },
-  { flag: 'cluster-endpoints', env: ['DEIS_ETCD_CLUSTER_ENDPOINTS'], type: 'string', default: 'http://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set', describe: 'comma-separated client URLs where the running cluster may answer (besides heartbeats and pods)' },
-  { flag: 'token-file', env: ['DEIS_ETCD_TOKEN_FILE'], type: 'string', default: DEFAULT_TOKEN_FILE, describe: 'file holding the discovery token (the mounted Secret)' },
-  { flag: 'token', env: ['DEIS_ETCD_DISCOVERY_TOKEN'], type: 'string', describe: 'the discovery token itself (beats --token-file)' },
-  { flag: 'selector', env: ['DEIS_ETCD_SELECTOR'], type: 'string', default: DEFAULT_SELECTOR, describe: "label selector of the cluster's member pods" },
-  { flag: 'statefulset', env: ['DEIS_ETCD_STATEFULSET'], type: 'string', default: 'the pod name without its ordinal', describe: 'StatefulSet whose replicas tell a scale-down from a restart' },
-  { flag: 'kubernetes', env: ['DEIS_ETCD_KUBERNETES'], type: 'string', default: 'auto', describe: 'use the Kubernetes API: auto (when configured), on, off' },
-  { flag: 'client-port', env: ['DEIS_ETCD_MEMBER_CLIENT_PORT'], type: 'number', default: '2379', describe: 'etcd client port' },
-  { flag: 'peer-port', env: ['DEIS_ETCD_PEER_PORT'], type: 'number', default: '2380', describe: 'etcd peer port' },
-  { flag: 'peer-service', env: ['DEIS_ETCD_PEER_SERVICE'], type: 'string', default: 'none: peer URLs advertise the pod IP', describe: 'headless Service whose DNS names the peer URLs advertise (<pod>.<service>.<namespace>.svc.<domain>): stable across IP changes, needed when the whole set can come back on persistent volumes with new IPs' },
-  { flag: 'cluster-domain', env: ['DEIS_ETCD_CLUSTER_DOMAIN'], type: 'string', default: 'cluster.local', describe: "the cluster's DNS domain, for --peer-service names" },
-  { flag: 'data-dir', env: ['DEIS_ETCD_DATA_DIR'], type: 'string', default: '/var/lib/etcd', describe: 'etcd data directory (a persistent volume keeps the member across pod restarts)' },
-  { flag: 'etcd-binary', env: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
-  { flag: 'http-port', env: ['DEIS_ETCD_HTTP_PORT'], type: 'number', default: '8080', describe: 'port of /healthz, /readyz and /metrics' },
-  { flag: 'start-timeout', env: ['DEIS_ETCD_START_TIMEOUT'], type: 'number', default: '120', describe: 'seconds for etcd to become healthy (and a learner to be promoted)' },
-  { flag: 'wait-timeout', env: ['DEIS_ETCD_WAIT_TIMEOUT'], type: 'number', default: '300', describe: 'seconds to keep waiting (discovery down, no quorum, another member joining) before exiting' },
-  { flag: 'rebuild-grace', env: ['DEIS_ETCD_REBUILD_GRACE'], type: 'number', default: '20', describe: 'seconds without any live member before the registry is reset and a new cluster bootstraps' },
-  { flag: 'heal-interval', env: ['DEIS_ETCD_HEAL_INTERVAL'], type: 'number', default: '10', describe: 'seconds between background heal passes (leader only)' },
-  { flag: 'leave-timeout', env: ['DEIS_ETCD_LEAVE_TIMEOUT'], type: 'number', default: '25', describe: 'seconds a member scaled away keeps etcd serving until its removal is committed (keep it below the pod\'s termination grace period)' },
-  { flag: 'join-stall-timeout', env: ['DEIS_ETCD_JOIN_STALL_TIMEOUT'], type: 'number', default: '30', describe: 'seconds a joining learner may go without applying anything new before it is removed, its data moved aside, and it joins again' },
-  { flag: 'auto-recover', env: ['DEIS_ETCD_AUTO_RECOVER'], type: 'boolean', default: 'true', describe: 'after --quorum-loss-grace without quorum, when the lost voters are gone for good (scaled away), the most up-to-date survivor restarts with --force-new-cluster and the others rejoin; false for manual recovery' },
-  { flag: 'quorum-loss-grace', env: ['DEIS_ETCD_QUORUM_LOSS_GRACE'], type: 'number', default: '60', describe: 'seconds without quorum before an automatic recovery is considered' },
-  { flag: 'pod-gone-grace', env: ['DEIS_ETCD_POD_GONE_GRACE'], type: 'number', default: '30', describe: 'seconds a member\'s pod must be gone before the heal pass removes it' },
-  { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
-  { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
-];
+// Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
+// `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
+export const bootOptions = [
+  { flag: 'name', env: 'POD_NAME', type: 'string',
+    describe: "this member's name: the pod name from the downward API (required)" },
+  { flag: 'namespace', env: 'POD_NAMESPACE', type: 'string', defaultText: "the service account's",
+    describe: 'Kubernetes namespace of the member pods' },
+  { flag: 'advertise-host', env: 'POD_IP', type: 'string',
+    defaultText: "the pod's IP from the API, else the first non-loopback IPv4",
+    describe: 'address advertised in the peer and client URLs (the pod IP)' },
+  { flag: 'listen-host', type: 'string', defaultText: 'advertise host',
+    describe: 'address etcd listens on, e.g. 0.0.0.0' },
+  { flag: 'cluster-size', type: 'number', default: 3,
+    describe: 'members of a new cluster (must match the discovery registry): an odd number from 1 to 9' },
+  { flag: 'allow-even-size', type: 'boolean', default: false, describe: 'accept an even cluster size' },
+  { flag: 'discovery-endpoint', type: 'string',
+    defaultText: 'http://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT',
+    describe: 'client URL of the discovery service' },
+  { flag: 'discovery-service-host', env: 'DEIS_ETCD_DISCOVERY_SERVICE_HOST', type: 'string',
+    describe: "the discovery Service's host (set by Kubernetes)" },
+  { flag: 'discovery-service-port', env: 'DEIS_ETCD_DISCOVERY_SERVICE_PORT', type: 'number', default: 2381,
+    describe: "the discovery Service's port (set by Kubernetes)" },
+  { flag: 'cluster-endpoints', type: 'string',
+    defaultText: 'http://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set',
+    describe: 'comma-separated client URLs where the running cluster may answer (besides heartbeats and pods)' },
+  { flag: 'token-file', type: 'string', default: DEFAULT_TOKEN_FILE,
+    describe: 'file holding the discovery token (the mounted Secret)' },
+  { flag: 'token', env: 'DEIS_ETCD_DISCOVERY_TOKEN', type: 'string',
+    describe: 'the discovery token itself (beats --token-file)' },
+  { flag: 'selector', type: 'string', default: 'app.kubernetes.io/name=deis-etcd,app.kubernetes.io/component=member',
+    describe: "label selector of the cluster's member pods" },
+  { flag: 'statefulset', type: 'string', defaultText: 'the pod name without its ordinal',
+    describe: 'StatefulSet whose replicas tell a scale-down from a restart' },
+  { flag: 'kubernetes', type: 'string', default: 'auto',
+    describe: 'use the Kubernetes API: auto (when configured), on, off' },
+  { flag: 'client-port', deprecatedEnv: ['DEIS_ETCD_MEMBER_CLIENT_PORT'], type: 'number', default: 2379,
+    describe: 'etcd client port' },
+  { flag: 'peer-port', type: 'number', default: 2380, describe: 'etcd peer port' },
+  { flag: 'peer-service', type: 'string', defaultText: 'none: peer URLs advertise the pod IP',
+    describe: 'headless Service whose DNS names the peer URLs advertise (<pod>.<service>.<namespace>.svc.<domain>): stable '
+      + 'across IP changes, needed when the whole set can come back on persistent volumes with new IPs' },
+  { flag: 'cluster-domain', type: 'string', default: 'cluster.local',
+    describe: "the cluster's DNS domain, for --peer-service names" },
+  { flag: 'data-dir', type: 'string', default: '/var/lib/etcd',
+    describe: 'etcd data directory (a persistent volume keeps the member across pod restarts)' },
+  { flag: 'etcd-binary', deprecatedEnv: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd',
+    defaultText: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
+  { flag: 'http-port', type: 'number', default: 8080, describe: 'port of /healthz, /readyz and /metrics' },
+  { flag: 'start-timeout', type: 'number', default: 120,
+    describe: 'seconds for etcd to become healthy (and a learner to be promoted)' },
+  { flag: 'wait-timeout', type: 'number', default: 300,
+    describe: 'seconds to keep waiting (discovery down, no quorum, another member joining) before exiting' },
+  { flag: 'rebuild-grace', type: 'number', default: 20,
+    describe: 'seconds without any live member before the registry is reset and a new cluster bootstraps' },
+  { flag: 'heal-interval', type: 'number', default: 10,
+    describe: 'seconds between background heal passes (leader only)' },
+  { flag: 'leave-timeout', type: 'number', default: 25,
+    describe: "seconds a member scaled away keeps etcd serving until its removal is committed (keep it below the pod's "
+      + 'termination grace period)' },
+  { flag: 'join-stall-timeout', type: 'number', default: 30,
+    describe: 'seconds a joining learner may go without applying anything new before it is removed, its data moved '
+      + 'aside, and it joins again' },
+  { flag: 'auto-recover', type: 'boolean', default: true,
+    describe: 'after --quorum-loss-grace without quorum, when the lost voters are gone for good (scaled away), the most '
+      + 'up-to-date survivor restarts with --force-new-cluster and the others rejoin; false for manual recovery' },
+  { flag: 'quorum-loss-grace', type: 'number', default: 60,
+    describe: 'seconds without quorum before an automatic recovery is considered' },
+  { flag: 'pod-gone-grace', type: 'number', default: 30,
+    describe: "seconds a member's pod must be gone before the heal pass removes it" },
+  { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
+  { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
+] as const satisfies readonly OptionSpec[];
 
 /** etcd flags boot sets itself: an ETCD_* variable for one of them is dropped and reported. */
 export const OWNED_ETCD_ENV = [
@@ -86,33 +123,25 @@ export interface BootConfig {
   readonly logFormat: 'json' | 'text';
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function checkUrl(v: string, source: string, p: Problems): void {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
-  } catch {
-    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
-  }
-}
-
 /** Pure: raw options and env -> a frozen config, or one config error listing every problem. */
 export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfig {
   const p = new Problems();
-  const name = optStr(raw, 'name');
+  const opt = new OptionReader(bootOptions, raw, p);
+  const name = opt.optStr('name');
   if (!name) p.add('no member name: set POD_NAME from the downward API (fieldRef metadata.name) or --name');
-  else if (name.length > 63 || !dnsLabel.test(name)) p.add(`${raw.name!.source} must be a DNS label like deis-etcd-0, not '${name}'`);
+  else if (name.length > 63 || !dnsLabel.test(name)) {
+    p.add(`${opt.source('name')} must be a DNS label like deis-etcd-0, not '${name}'`);
+  }
 
-  let discoveryEndpoint = optStr(raw, 'discovery-endpoint');
-  if (discoveryEndpoint) checkUrl(discoveryEndpoint, raw['discovery-endpoint']!.source, p);
+  let discoveryEndpoint = opt.optStr('discovery-endpoint');
+  if (discoveryEndpoint) checkUrl(discoveryEndpoint, opt.source('discovery-endpoint'), p);
   else {
-    const host = optStr(raw, 'discovery-service-host');
-    const port = int(raw, 'discovery-service-port', 2381, p, 1, 65535);
+    const host = opt.optStr('discovery-service-host');
+    const port = opt.int('discovery-service-port', 1, 65535);
     if (host) discoveryEndpoint = `http://${urlHost(host)}:${port}`;
   }
-  let clusterEndpoints = (optStr(raw, 'cluster-endpoints') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const u of clusterEndpoints) checkUrl(u, raw['cluster-endpoints']!.source, p);
+  let clusterEndpoints = (opt.optStr('cluster-endpoints') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of clusterEndpoints) checkUrl(u, opt.source('cluster-endpoints'), p);
   if (!clusterEndpoints.length && env.DEIS_ETCD_SERVICE_HOST) {
     clusterEndpoints = [`http://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
   }
@@ -127,45 +156,51 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     else etcdEnv[k] = v;
   }
 
-  const allowEven = bool(raw, 'allow-even-size', false, p);
   const cfg: BootConfig = {
     name: name ?? '',
-    namespace: optStr(raw, 'namespace'),
-    advertiseHost: checkHost(raw, 'advertise-host', p),
-    listenHost: checkHost(raw, 'listen-host', p),
-    clusterSize: checkClusterSize(raw, p, allowEven),
+    namespace: opt.optStr('namespace'),
+    advertiseHost: checkHost(opt, 'advertise-host', p),
+    listenHost: checkHost(opt, 'listen-host', p),
+    clusterSize: checkClusterSize(opt, p),
     discoveryEndpoint,
     clusterEndpoints,
-    tokenFile: str(raw, 'token-file', DEFAULT_TOKEN_FILE),
+    tokenFile: opt.str('token-file'),
     token: raw.token?.value,
-    selector: str(raw, 'selector', DEFAULT_SELECTOR),
-    statefulSet: optStr(raw, 'statefulset'),
-    kubernetes: oneOf(raw, 'kubernetes', 'auto', ['auto', 'on', 'off'] as const, p),
-    clientPort: int(raw, 'client-port', 2379, p, 1, 65535),
-    peerPort: int(raw, 'peer-port', 2380, p, 1, 65535),
-    peerService: optStr(raw, 'peer-service'),
-    clusterDomain: str(raw, 'cluster-domain', 'cluster.local'),
-    dataDir: str(raw, 'data-dir', '/var/lib/etcd'),
-    etcdBinary: str(raw, 'etcd-binary', 'etcd'),
-    httpPort: int(raw, 'http-port', 8080, p, 1, 65535),
-    startTimeoutS: int(raw, 'start-timeout', 120, p, 1, 3600),
-    waitTimeoutS: int(raw, 'wait-timeout', 300, p, 1, 86400),
-    rebuildGraceS: int(raw, 'rebuild-grace', 20, p, 0, 3600),
-    healIntervalS: int(raw, 'heal-interval', 10, p, 1, 3600),
-    podGoneGraceS: int(raw, 'pod-gone-grace', 30, p, 0, 86400),
-    leaveTimeoutS: int(raw, 'leave-timeout', 25, p, 1, 3600),
-    joinStallS: int(raw, 'join-stall-timeout', 30, p, 1, 3600),
-    autoRecover: bool(raw, 'auto-recover', true, p),
-    quorumLossGraceS: int(raw, 'quorum-loss-grace', 60, p, 1, 86400),
+    selector: opt.str('selector'),
+    statefulSet: opt.optStr('statefulset'),
+    kubernetes: opt.oneOf('kubernetes', ['auto', 'on', 'off'] as const),
+    clientPort: opt.int('client-port', 1, 65535),
+    peerPort: opt.int('peer-port', 1, 65535),
+    peerService: opt.optStr('peer-service'),
+    clusterDomain: opt.str('cluster-domain'),
+    dataDir: opt.str('data-dir'),
+    etcdBinary: opt.str('etcd-binary'),
+    httpPort: opt.int('http-port', 1, 65535),
+    startTimeoutS: opt.int('start-timeout', 1, 3600),
+    waitTimeoutS: opt.int('wait-timeout', 1, 86400),
+    rebuildGraceS: opt.int('rebuild-grace', 0, 3600),
+    healIntervalS: opt.int('heal-interval', 1, 3600),
+    podGoneGraceS: opt.int('pod-gone-grace', 0, 86400),
+    leaveTimeoutS: opt.int('leave-timeout', 1, 3600),
+    joinStallS: opt.int('join-stall-timeout', 1, 3600),
+    autoRecover: opt.bool('auto-recover'),
+    quorumLossGraceS: opt.int('quorum-loss-grace', 1, 86400),
     etcdEnv,
     etcdEnvDropped,
-    logLevel: oneOf(raw, 'log-level', 'info', ['debug', 'info', 'warn', 'error'] as const, p),
-    logFormat: oneOf(raw, 'log-format', 'json', ['json', 'text'] as const, p),
+    logLevel: opt.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
+    logFormat: opt.oneOf('log-format', ['json', 'text'] as const),
   };
   if (cfg.clientPort === cfg.peerPort) p.add('--client-port and --peer-port must differ');
-  if (cfg.peerService && !dnsLabel.test(cfg.peerService)) p.add(`${raw['peer-service']!.source} must be a Service name like deis-etcd-peers, not '${cfg.peerService}'`);
-  if (!dnsLabel.test(cfg.clusterDomain)) p.add(`${raw['cluster-domain']?.source ?? '--cluster-domain'} must be a DNS domain like cluster.local, not '${cfg.clusterDomain}'`);
-  if (cfg.peerService && !cfg.namespace) p.add('--peer-service needs the namespace: set POD_NAMESPACE from the downward API (fieldRef metadata.namespace) or --namespace');
+  if (cfg.peerService && !dnsLabel.test(cfg.peerService)) {
+    p.add(`${opt.source('peer-service')} must be a Service name like deis-etcd-peers, not '${cfg.peerService}'`);
+  }
+  if (!dnsLabel.test(cfg.clusterDomain)) {
+    p.add(`${opt.source('cluster-domain')} must be a DNS domain like cluster.local, not '${cfg.clusterDomain}'`);
+  }
+  if (cfg.peerService && !cfg.namespace) {
+    p.add('--peer-service needs the namespace: set POD_NAMESPACE from the downward API (fieldRef metadata.namespace) '
+      + 'or --namespace');
+  }
   if (!cfg.selector.includes('=')) p.add(`--selector must be a label selector like app=deis-etcd, not '${cfg.selector}'`);
   p.check('boot');
   return Object.freeze(cfg);

@@ -1,28 +1,41 @@
 // The discovery program's settings: one table (flags, env names, help) and one pure validation.
-import { bool, int, isIp, oneOf, optStr, Problems, str, type OptionSpec, type RawOptions } from './options.ts';
+import {
+  checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, DEFAULT_TOKEN_SECRET, OptionReader, Problems, type OptionSpec, type RawOptions,
+} from './options.ts';
 import type { Level } from '../log/log.ts';
 
-export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
-export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
-
-export const discoveryOptions: readonly OptionSpec[] = [
-  { flag: 'cluster-size', env: ['DEIS_ETCD_CLUSTER_SIZE'], type: 'number', default: '3', describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9' },
-  { flag: 'allow-even-size', env: ['DEIS_ETCD_ALLOW_EVEN_SIZE'], type: 'boolean', default: 'false', describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)' },
-  { flag: 'client-port', env: ['DEIS_ETCD_CLIENT_PORT'], type: 'number', default: '2381', describe: "client port of the discovery etcd (the members' --discovery-endpoints)" },
-  { flag: 'peer-port', env: ['DEIS_ETCD_DISCOVERY_PEER_PORT'], type: 'number', default: '2382', describe: 'peer port of the single discovery etcd' },
-  { flag: 'advertise-host', env: ['POD_IP'], type: 'string', default: 'first non-loopback IPv4', describe: 'address to advertise and listen on (the pod IP from the downward API)' },
-  { flag: 'listen-host', env: ['DEIS_ETCD_LISTEN_HOST'], type: 'string', default: 'advertise host', describe: 'address to listen on, e.g. 0.0.0.0' },
-  { flag: 'data-dir', env: ['DEIS_ETCD_DATA_DIR'], type: 'string', default: '/var/lib/etcd', describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)' },
-  { flag: 'token-file', env: ['DEIS_ETCD_TOKEN_FILE'], type: 'string', default: DEFAULT_TOKEN_FILE, describe: 'file holding the discovery token (the mounted Secret)' },
-  { flag: 'token', env: ['DEIS_ETCD_DISCOVERY_TOKEN'], type: 'string', describe: 'the discovery token itself (beats --token-file)' },
-  { flag: 'token-secret', env: ['DEIS_ETCD_TOKEN_SECRET'], type: 'string', default: DEFAULT_TOKEN_SECRET, describe: 'Secret to create with a random token when no token is configured' },
-  { flag: 'namespace', env: ['POD_NAMESPACE'], type: 'string', default: "the service account's", describe: 'Kubernetes namespace of the token Secret' },
-  { flag: 'etcd-binary', env: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
-  { flag: 'http-port', env: ['DEIS_ETCD_HTTP_PORT'], type: 'number', default: '8081', describe: 'port of /healthz, /readyz and /metrics' },
-  { flag: 'start-timeout', env: ['DEIS_ETCD_START_TIMEOUT'], type: 'number', default: '60', describe: 'seconds to wait for etcd to become healthy' },
-  { flag: 'log-level', env: ['DEIS_ETCD_LOG_LEVEL'], type: 'string', default: 'info', describe: 'debug, info, warn or error' },
-  { flag: 'log-format', env: ['DEIS_ETCD_LOG_FORMAT'], type: 'string', default: 'json', describe: 'json or text' },
-];
+// Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
+// `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
+export const discoveryOptions = [
+  { flag: 'cluster-size', type: 'number', default: 3,
+    describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9' },
+  { flag: 'allow-even-size', type: 'boolean', default: false,
+    describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)' },
+  { flag: 'client-port', type: 'number', default: 2381,
+    describe: "client port of the discovery etcd (the members' --discovery-endpoints)" },
+  { flag: 'peer-port', deprecatedEnv: ['DEIS_ETCD_DISCOVERY_PEER_PORT'], type: 'number', default: 2382,
+    describe: 'peer port of the single discovery etcd' },
+  { flag: 'advertise-host', env: 'POD_IP', type: 'string', defaultText: 'first non-loopback IPv4',
+    describe: 'address to advertise and listen on (the pod IP from the downward API)' },
+  { flag: 'listen-host', type: 'string', defaultText: 'advertise host',
+    describe: 'address to listen on, e.g. 0.0.0.0' },
+  { flag: 'data-dir', type: 'string', default: '/var/lib/etcd',
+    describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)' },
+  { flag: 'token-file', type: 'string', default: DEFAULT_TOKEN_FILE,
+    describe: 'file holding the discovery token (the mounted Secret)' },
+  { flag: 'token', env: 'DEIS_ETCD_DISCOVERY_TOKEN', type: 'string',
+    describe: 'the discovery token itself (beats --token-file)' },
+  { flag: 'token-secret', type: 'string', default: DEFAULT_TOKEN_SECRET,
+    describe: 'Secret to create with a random token when no token is configured' },
+  { flag: 'namespace', env: 'POD_NAMESPACE', type: 'string', defaultText: "the service account's",
+    describe: 'Kubernetes namespace of the token Secret' },
+  { flag: 'etcd-binary', deprecatedEnv: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd',
+    defaultText: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
+  { flag: 'http-port', type: 'number', default: 8081, describe: 'port of /healthz, /readyz and /metrics' },
+  { flag: 'start-timeout', type: 'number', default: 60, describe: 'seconds to wait for etcd to become healthy' },
+  { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
+  { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
+] as const satisfies readonly OptionSpec[];
 
 export interface DiscoveryConfig {
   readonly clusterSize: number;
@@ -43,41 +56,26 @@ export interface DiscoveryConfig {
   readonly logFormat: 'json' | 'text';
 }
 
-/** Validates the cluster size rule shared by both programs. */
-export function checkClusterSize(raw: RawOptions, p: Problems, allowEven: boolean): number {
-  const size = int(raw, 'cluster-size', 3, p, 1, 9);
-  if (size % 2 === 0 && !allowEven && raw['cluster-size']) {
-    p.add(`${raw['cluster-size'].source}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; use an odd size or --allow-even-size`);
-  }
-  return size;
-}
-
-export function checkHost(raw: RawOptions, flag: string, p: Problems): string | undefined {
-  const v = optStr(raw, flag);
-  if (v !== undefined && !isIp(v)) p.add(`${raw[flag]!.source} must be an IP address, not '${v}'`);
-  return v;
-}
-
 /** Pure: raw options -> a frozen config, or one config error listing every problem. */
 export function validateDiscovery(raw: RawOptions): DiscoveryConfig {
   const p = new Problems();
-  const allowEven = bool(raw, 'allow-even-size', false, p);
+  const opt = new OptionReader(discoveryOptions, raw, p);
   const cfg: DiscoveryConfig = {
-    clusterSize: checkClusterSize(raw, p, allowEven),
-    clientPort: int(raw, 'client-port', 2381, p, 1, 65535),
-    peerPort: int(raw, 'peer-port', 2382, p, 1, 65535),
-    advertiseHost: checkHost(raw, 'advertise-host', p),
-    listenHost: checkHost(raw, 'listen-host', p),
-    dataDir: str(raw, 'data-dir', '/var/lib/etcd'),
-    tokenFile: str(raw, 'token-file', DEFAULT_TOKEN_FILE),
+    clusterSize: checkClusterSize(opt, p),
+    clientPort: opt.int('client-port', 1, 65535),
+    peerPort: opt.int('peer-port', 1, 65535),
+    advertiseHost: checkHost(opt, 'advertise-host', p),
+    listenHost: checkHost(opt, 'listen-host', p),
+    dataDir: opt.str('data-dir'),
+    tokenFile: opt.str('token-file'),
     token: raw.token?.value,
-    tokenSecret: str(raw, 'token-secret', DEFAULT_TOKEN_SECRET),
-    namespace: optStr(raw, 'namespace'),
-    etcdBinary: str(raw, 'etcd-binary', 'etcd'),
-    httpPort: int(raw, 'http-port', 8081, p, 1, 65535),
-    startTimeoutS: int(raw, 'start-timeout', 60, p, 1, 3600),
-    logLevel: oneOf(raw, 'log-level', 'info', ['debug', 'info', 'warn', 'error'] as const, p),
-    logFormat: oneOf(raw, 'log-format', 'json', ['json', 'text'] as const, p),
+    tokenSecret: opt.str('token-secret'),
+    namespace: opt.optStr('namespace'),
+    etcdBinary: opt.str('etcd-binary'),
+    httpPort: opt.int('http-port', 1, 65535),
+    startTimeoutS: opt.int('start-timeout', 1, 3600),
+    logLevel: opt.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
+    logFormat: opt.oneOf('log-format', ['json', 'text'] as const),
   };
   if (cfg.clientPort === cfg.peerPort) p.add('--client-port and --peer-port must differ');
   if (!cfg.dataDir) p.add('--data-dir must not be empty');

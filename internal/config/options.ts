@@ -1,18 +1,51 @@
 // The option table machinery shared by both programs: one table per program drives yargs (flags and
 // --help), the env names each flag also reads, and the README's flag/env list. Parsing (this file)
-// only collects raw strings with their source; validation is a separate pure function per program.
+// only collects raw strings with their source; validation is a separate pure function per program,
+// built from the readers and checks below (the ones both programs share live here, not in either).
 import yargs from 'yargs';
 import { DeisError } from '../errors.ts';
+import { isIp } from '../net.ts';
 
-export interface OptionSpec {
+interface OptionRow {
   /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
   flag: string;
-  /** Env names read when the flag is absent, first match wins. */
-  env: readonly string[];
-  type: 'string' | 'number' | 'boolean';
+  /**
+   * The env name read when the flag is absent, given only where it is not `envName(flag)`: a name
+   * Kubernetes sets (downward API, Service links) or one kept for compatibility.
+   */
+  env?: string;
+  /** Former env names, still read when neither the flag nor `env` is set, each with a deprecation warning. */
+  deprecatedEnv?: readonly string[];
   describe: string;
-  /** Shown in --help; the real default is applied by validation. */
-  default?: string;
+  /** The default as --help and the README tell it, where the value alone does not (or none is fixed). */
+  defaultText?: string;
+}
+
+/**
+ * One row of a program's option table. `default` is the typed value validation uses when neither the
+ * flag nor its variable is set; it is kept here only, and --help and the README show it.
+ */
+export type OptionSpec =
+  | (OptionRow & { type: 'string'; default?: string })
+  | (OptionRow & { type: 'number'; default?: number })
+  | (OptionRow & { type: 'boolean'; default?: boolean });
+
+/** The default as --help and the README show it. */
+export function defaultShown(s: OptionSpec): string | undefined {
+  return s.defaultText ?? (s.default === undefined ? undefined : String(s.default));
+}
+
+/** The prefix of our own env names; unknown variables with it are warned about. */
+export const ENV_PREFIX = 'DEIS_ETCD_';
+
+/** The one naming rule: flag `client-port` is also read from DEIS_ETCD_CLIENT_PORT. */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.toUpperCase().replaceAll('-', '_');
+}
+
+/** The env name a flag reads: its exception if the table names one, else the rule's. */
+export function envOf(s: OptionSpec): string {
+  return s.env ?? envName(s.flag);
 }
 
 /** Raw values by flag name: what the operator gave, as strings, and where each came from. */
@@ -25,13 +58,15 @@ export type ParseResult =
 
 /**
  * Parses argv against the table (strict: an unknown flag is a config error) and fills in absent
- * flags from env. `envPrefixes` are the prefixes that belong to us: an unknown variable with one of
- * them is reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
+ * flags from env: the flag's own name, else a deprecated one (warned about, naming the new one).
+ * `envPrefixes` are the prefixes that belong to us: an unknown variable with one of them is
+ * reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
  */
 export async function parseOptions(program: string, summary: string, specs: readonly OptionSpec[], argv: string[], env: NodeJS.ProcessEnv, envPrefixes: readonly string[] = []): Promise<ParseResult> {
   const y = yargs(argv)
     .scriptName(program)
-    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable named after it; a flag beats its variable.`)
+    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable in its [env: ...]; `
+      + 'a flag beats its variable.')
     .help(false)
     .version(false)
     .strict()
@@ -44,11 +79,12 @@ export async function parseOptions(program: string, summary: string, specs: read
       throw new DeisError('config', `${msg ?? err?.message ?? 'invalid arguments'} (see ${program} --help)`, { cause: err });
     });
   for (const s of specs) {
-    const envNote = s.env.length ? ` [env: ${s.env.join(', ')}]` : '';
+    const envNote = ` [env: ${envOf(s)}]`;
+    const shown = defaultShown(s);
     y.option(s.flag, {
       type: s.type === 'boolean' ? 'boolean' : 'string',
       describe: s.describe + envNote,
-      ...(s.default === undefined ? {} : { defaultDescription: s.default }),
+      ...(shown === undefined ? {} : { defaultDescription: shown }),
       requiresArg: s.type !== 'boolean',
     });
   }
@@ -59,18 +95,30 @@ export async function parseOptions(program: string, summary: string, specs: read
   if (positional.length) throw new DeisError('config', `unexpected argument '${String(positional[0])}' (see ${program} --help)`);
 
   const raw: RawOptions = {};
+  const warnings: string[] = [];
   for (const s of specs) {
     const given = parsed[s.flag];
+    const current = envOf(s);
     if (given !== undefined) {
       if (Array.isArray(given)) throw new DeisError('config', `--${s.flag} is given more than once`);
       raw[s.flag] = { value: String(given), source: `--${s.flag}` };
-      continue;
+    } else {
+      for (const name of [current, ...(s.deprecatedEnv ?? [])]) {
+        const value = env[name];
+        if (value) {
+          raw[s.flag] = { value, source: name };
+          break;
+        }
+      }
     }
-    const name = s.env.find((e) => env[e] !== undefined && env[e] !== '');
-    if (name) raw[s.flag] = { value: env[name]!, source: name };
+    for (const old of s.deprecatedEnv ?? []) {
+      if (env[old] === undefined) continue;
+      const winner = raw[s.flag]?.source;
+      const ignored = winner && winner !== old ? ` (ignored: ${winner} is set)` : '';
+      warnings.push(`deprecated: ${old}, use ${current}${ignored}`);
+    }
   }
-  const known = new Set(specs.flatMap((s) => s.env));
-  const warnings: string[] = [];
+  const known = new Set(specs.flatMap((s) => [envOf(s), ...(s.deprecatedEnv ?? [])]));
   for (const name of Object.keys(env).sort()) {
     if (!envPrefixes.some((p) => name.startsWith(p)) || known.has(name)) continue;
     if (/_(SERVICE_HOST|SERVICE_PORT(_.*)?|PORT(_\d+_(TCP|UDP|SCTP)(_.*)?)?)$/.test(name)) continue; // Kubernetes service links
@@ -91,60 +139,130 @@ export class Problems {
   }
 }
 
-export function str(raw: RawOptions, flag: string, dflt: string): string {
-  return raw[flag]?.value.trim() ?? dflt;
-}
+/** The value each option type holds. */
+interface ValueOf { string: string; number: number; boolean: boolean }
 
-export function optStr(raw: RawOptions, flag: string): string | undefined {
-  const v = raw[flag]?.value.trim();
-  return v === '' ? undefined : v;
-}
+/**
+ * Reads one program's raw values against its table: the value given, checked, else the row's typed
+ * default. A bad value is added to the problems naming its source, and the default stands in for it.
+ * Flags are typed by the table (declared `as const`), so reading a flag that is not in it does not
+ * compile; reading a default the row lacks throws, which validating `{}` in the unit tests shows.
+ */
+export class OptionReader<S extends OptionSpec> {
+  readonly #rows: ReadonlyMap<string, OptionSpec>;
+  readonly #raw: RawOptions;
+  readonly #p: Problems;
 
-export function int(raw: RawOptions, flag: string, dflt: number, p: Problems, min: number, max: number): number {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim();
-  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    p.add(`${r.source} must be an integer from ${min} to ${max}, not '${r.value}'`);
+  constructor(specs: readonly S[], raw: RawOptions, p: Problems) {
+    this.#rows = new Map(specs.map((s) => [s.flag, s]));
+    this.#raw = raw;
+    this.#p = p;
+  }
+
+  /** Where the value came from (the flag or the variable that set it), for problem messages. */
+  source(flag: S['flag']): string {
+    return this.#raw[flag]?.source ?? `--${flag}`;
+  }
+
+  str(flag: S['flag']): string {
+    return this.#raw[flag]?.value.trim() ?? this.#default(flag, 'string');
+  }
+
+  /** A string without a default: undefined when absent or empty. */
+  optStr(flag: S['flag']): string | undefined {
+    if (this.#rows.get(flag)?.type !== 'string') throw new Error(`option table: --${flag} is no string option`);
+    const v = this.#raw[flag]?.value.trim();
+    return v === '' ? undefined : v;
+  }
+
+  int(flag: S['flag'], min: number, max: number): number {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'number');
+    if (!r) return dflt;
+    const v = r.value.trim();
+    if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.#p.add(`${r.source} must be an integer from ${min} to ${max}, not '${r.value}'`);
+      return dflt;
+    }
+    return Number(v);
+  }
+
+  bool(flag: S['flag']): boolean {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'boolean');
+    if (!r) return dflt;
+    const v = r.value.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no'].includes(v)) return false;
+    this.#p.add(`${r.source} must be true or false, not '${r.value}'`);
     return dflt;
   }
-  return Number(v);
-}
 
-export function bool(raw: RawOptions, flag: string, dflt: boolean, p: Problems): boolean {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(v)) return true;
-  if (['false', '0', 'no'].includes(v)) return false;
-  p.add(`${r.source} must be true or false, not '${r.value}'`);
-  return dflt;
-}
-
-export function oneOf<T extends string>(raw: RawOptions, flag: string, dflt: T, allowed: readonly T[], p: Problems): T {
-  const r = raw[flag];
-  if (!r) return dflt;
-  const v = r.value.trim() as T;
-  if (!allowed.includes(v)) {
-    p.add(`${r.source} must be one of ${allowed.join(', ')}, not '${r.value}'`);
-    return dflt;
+  oneOf<T extends string>(flag: S['flag'], allowed: readonly T[]): T {
+    const r = this.#raw[flag];
+    const dflt = this.#default(flag, 'string') as T;
+    if (!allowed.includes(dflt)) throw new Error(`option table: --${flag} defaults to '${dflt}', not one of ${allowed.join(', ')}`);
+    if (!r) return dflt;
+    const v = r.value.trim() as T;
+    if (!allowed.includes(v)) {
+      this.#p.add(`${r.source} must be one of ${allowed.join(', ')}, not '${r.value}'`);
+      return dflt;
+    }
+    return v;
   }
+
+  /** The row's typed default; a row without one is a bug in the table, not in the input. */
+  #default<T extends keyof ValueOf>(flag: string, type: T): ValueOf[T] {
+    const row = this.#rows.get(flag);
+    if (row?.type !== type || row.default === undefined) throw new Error(`option table: --${flag} has no ${type} default`);
+    return row.default as ValueOf[T];
+  }
+}
+
+// Checks both programs share.
+
+/** Where the discovery token Secret is mounted, in both programs' pods. */
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
+
+/** The discovery token Secret: discovery creates it when no token is configured; boot reads it. */
+export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
+
+/** A DNS name: dot-separated lowercase labels (a pod, a Service, a cluster domain). */
+export const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** An http(s) URL; `source` names where the value came from (a flag or env variable). */
+export function checkUrl(v: string, source: string, p: Problems): void {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
+  } catch {
+    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
+  }
+}
+
+/** An optional IP address (an advertise or listen host). */
+export function checkHost(opt: OptionReader<OptionSpec>, flag: string, p: Problems): string | undefined {
+  const v = opt.optStr(flag);
+  if (v !== undefined && !isIp(v)) p.add(`${opt.source(flag)} must be an IP address, not '${v}'`);
   return v;
 }
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-/** An IPv4 address, or an IPv6 one (loosely), as advertised in URLs. */
-export function isIp(v: string): boolean {
-  return ipv4.test(v) || (/^[0-9a-fA-F:]+$/.test(v) && v.includes(':'));
-}
-
-/** host for a URL: IPv6 in brackets. */
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+/** The cluster size, 1 to 9 members, odd unless --allow-even-size (both programs have both flags). */
+export function checkClusterSize(opt: OptionReader<OptionSpec>, p: Problems): number {
+  const allowEven = opt.bool('allow-even-size');
+  const size = opt.int('cluster-size', 1, 9);
+  if (size % 2 === 0 && !allowEven) {
+    p.add(`${opt.source('cluster-size')}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; `
+      + 'use an odd size or --allow-even-size');
+  }
+  return size;
 }
 
 /** Markdown rows for the README's flag tables. */
 export function markdownTable(specs: readonly OptionSpec[]): string {
-  const rows = specs.map((s) => `| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(', ')} | ${s.default ?? ''} | ${s.describe} |`);
+  const rows = specs.map((s) => {
+    const old = s.deprecatedEnv?.length ? ` (deprecated: ${s.deprecatedEnv.map((e) => `\`${e}\``).join(', ')})` : '';
+    return `| \`--${s.flag}\` | \`${envOf(s)}\`${old} | ${defaultShown(s) ?? ''} | ${s.describe} |`;
+  });
   return ['| flag | env | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

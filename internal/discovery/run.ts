@@ -13,7 +13,7 @@ import { retry } from '../retry.ts';
 import { Metrics, startHttpServer } from '../server/server.ts';
 import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type SpawnFn } from '../supervisor/supervisor.ts';
 import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
-import { urlHost } from '../config/options.ts';
+import { urlHost } from '../net.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
 

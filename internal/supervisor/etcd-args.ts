@@ -1,7 +1,7 @@
 // etcd's command line and environment, as both programs start it: one member's name, data dir and
 // URLs; the child env without our ETCD_* variables (etcd would read them as flags) plus the validated
 // pass-through settings; and the --initial-cluster string a joining member needs.
-import { urlHost } from '../config/options.ts';
+import { urlHost } from '../net.ts';
 
 export interface MemberUrls {
   name: string;

@@ -19,7 +19,7 @@ test('two racing discovery starts agree on one generated token Secret', async ()
   const dir = tempDir();
   const procs = await Promise.all([0, 1].map(async (i) => runProgramProcess('discovery', `disc-${i}`, [], programEnv({
     KUBECONFIG: world.kubeconfig, POD_NAMESPACE: 'race', POD_IP: await freeAddress([2381, 2382, 8081]),
-    DEIS_ETCD_TOKEN_FILE: join(dir, `absent-${i}`), DEIS_ETCD_DATA_DIR: join(dir, `data-${i}`), DEIS_ETCD_BINARY: etcdTool('etcd'),
+    DEIS_ETCD_TOKEN_FILE: join(dir, `absent-${i}`), DEIS_ETCD_DATA_DIR: join(dir, `data-${i}`), DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
   }), dir)));
   const prints = await Promise.all(procs.map((p) => waitFor(`${p.name} ready`, () => {
     if (!p.running()) throw new Error(p.log());

@@ -48,7 +48,7 @@ export async function startDiscovery(opts: { size?: number; token?: string; logD
     DEIS_ETCD_CLUSTER_SIZE: String(opts.size ?? 3),
     DEIS_ETCD_DISCOVERY_TOKEN: token,
     DEIS_ETCD_DATA_DIR: dataDir,
-    DEIS_ETCD_BINARY: etcdTool('etcd'),
+    DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
     DEIS_ETCD_LOG_LEVEL: 'info',
     ...opts.extraEnv,
   });
@@ -82,7 +82,7 @@ export async function startBoot(opts: { name: string; discovery?: DiscoveryProce
     DEIS_ETCD_DISCOVERY_ENDPOINT: opts.discovery?.endpoint,
     DEIS_ETCD_DISCOVERY_TOKEN: opts.discovery?.token,
     DEIS_ETCD_DATA_DIR: dataDir,
-    DEIS_ETCD_BINARY: etcdTool('etcd'),
+    DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
     DEIS_ETCD_KUBERNETES: 'off',
     DEIS_ETCD_REBUILD_GRACE: '5',
     ...opts.env,

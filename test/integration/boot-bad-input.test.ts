@@ -28,7 +28,7 @@ const base = async (): Promise<Record<string, string | undefined>> => ({
   DEIS_ETCD_DISCOVERY_ENDPOINT: disc.endpoint,
   DEIS_ETCD_DISCOVERY_TOKEN: disc.token,
   DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'),
-  DEIS_ETCD_BINARY: etcdTool('etcd'),
+  DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
   DEIS_ETCD_KUBERNETES: 'off',
 });
 
@@ -39,6 +39,7 @@ const rows: Row[] = [
   { name: 'a discovery endpoint that is not a URL', env: async () => ({ ...(await base()), DEIS_ETCD_DISCOVERY_ENDPOINT: 'disco:2381' }), code: 2, want: /DEIS_ETCD_DISCOVERY_ENDPOINT must be/ },
   { name: 'a size that disagrees with the registry', env: async () => ({ ...(await base()), DEIS_ETCD_CLUSTER_SIZE: '5' }), code: 2, want: /cluster size is 5 here but 3 in the discovery registry/ },
   { name: 'unreachable discovery: bounded waiting, then a clear exit', env: async () => ({ ...(await base()), DEIS_ETCD_DISCOVERY_ENDPOINT: `http://${await freeAddress([2381])}:2381`, DEIS_ETCD_WAIT_TIMEOUT: '3' }), code: 4, want: /gave up after 3 s: neither the cluster nor the discovery service is reachable/ },
+  { name: '--auto-recover with a bad value', env: async () => ({ ...(await base()), DEIS_ETCD_AUTO_RECOVER: 'maybe' }), code: 2, want: /DEIS_ETCD_AUTO_RECOVER must be true or false, not 'maybe'/ },
   { name: 'Kubernetes required but not configured', env: async () => ({ ...(await base()), DEIS_ETCD_KUBERNETES: 'on' }), code: 3, want: /DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API/ },
 ];
 

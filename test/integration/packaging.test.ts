@@ -56,7 +56,7 @@ interface Running { host: string; token: string; stop(): Promise<number>; log():
 
 /** Starts a program (cmd + args) with env on host and waits until its /readyz on httpPort says ready. */
 async function startReady(name: string, cmd: string, args: string[], cwd: string, host: string, httpPort: number, env: Record<string, string>): Promise<Running> {
-  const proc = startProcess(name, cmd, args, { env: bareEnv({ POD_IP: host, DEIS_ETCD_BINARY: etcdTool('etcd'), DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'), ...env }), cwd, logDir: tempDir() });
+  const proc = startProcess(name, cmd, args, { env: bareEnv({ POD_IP: host, DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'), DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'), ...env }), cwd, logDir: tempDir() });
   try {
     await waitFor(`${name} ready`, async () => {
       if (!proc.running()) throw new Error(`${name} exited: ${proc.log().slice(-3000)}`);
