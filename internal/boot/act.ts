@@ -129,8 +129,13 @@ export async function prepare(ctx: BootContext): Promise<Start | undefined> {
     }
     for (const k of Object.keys(handlers)) ctx.metrics.set('deis_etcd_last_decision', k === plan.kind ? 1 : 0, { plan: k });
     if (plan.kind !== 'wait' && plan.kind !== 'join') loop.stuckSince = undefined;
+    // a pod without data says so while it waits: a quorum recovery counts its old member as gone for good
+    if (plan.kind === 'wait' && !o.data.hasWal) await ctx.noData.ensure();
     const step = await run(ctx, plan, seen, loop);
-    if (step.kind === 'start') return step.start;
+    if (step.kind === 'start') {
+      await ctx.noData.stop();
+      return step.start;
+    }
     if (step.sleepMs) await ctx.clock.sleep(step.sleepMs, ctx.signal);
   }
   return undefined;

@@ -13,7 +13,7 @@ import type { Logger } from '../log/log.ts';
 import { retry } from '../retry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { SpawnFn } from '../supervisor/supervisor.ts';
-import { HeartbeatKeeper } from './heartbeat.ts';
+import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { selfUrls, type Self } from './observe.ts';
 
@@ -34,7 +34,9 @@ export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
   /** Undefined without a discovery endpoint (this member can then restart or join, not bootstrap). */
   readonly registry: Registry | undefined;
   readonly metrics: BootMetrics;
-  readonly heartbeat: HeartbeatKeeper;
+  readonly heartbeat: LeaseKeeper;
+  /** The announcement that this pod waits without member data (read by a quorum-loss recovery). */
+  readonly noData: LeaseKeeper;
   /** Filled in once this member's etcd runs. */
   readonly member: { id?: string; clusterId?: string };
 }
@@ -62,11 +64,14 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
   const member: BootContext['member'] = {};
-  const heartbeat = new HeartbeatKeeper(registry, () => ({
+  const record = () => ({
     name: self.name, memberId: member.id ?? '', clusterId: member.clusterId ?? '',
     peerUrl: self.peerUrl, clientUrl: self.clientUrl, at: new Date(clock.now()).toISOString(),
-  }), log);
-  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, member };
+  });
+  const reg = registry;
+  const heartbeat = new LeaseKeeper(reg && (() => reg.heartbeat(record)), log, 'heartbeat');
+  const noData = new LeaseKeeper(reg && (() => reg.announceNoData(self.name, () => new Date(clock.now()))), log, 'no-data record');
+  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member };
 }
 
 /** Runs fn with a client for the given endpoints, closing it afterwards. */

@@ -1,28 +1,30 @@
-// This member's heartbeat record in the discovery service: kept alive on a lease, re-created when the
-// lease is lost (discovery restarted, a partition), revoked on a clean stop so the record goes at once.
-import type { Heartbeat, Registry } from '../discovery/registry.ts';
+// Records boot keeps alive in the discovery service on a lease: this member's heartbeat, and the
+// announcement that this pod waits without member data. Re-created when the lease is lost (discovery
+// restarted, a partition); revoked on stop so that the record goes at once.
+import type { LeasedRecord } from '../discovery/registry.ts';
 import type { Logger } from '../log/log.ts';
 
-export class HeartbeatKeeper {
-  private handle: { refresh(): Promise<void>; stop(): Promise<void> } | undefined;
-  private readonly registry: Registry | undefined;
-  private readonly record: () => Heartbeat;
+export class LeaseKeeper {
+  private handle: LeasedRecord | undefined;
+  private readonly open: (() => Promise<LeasedRecord>) | undefined;
   private readonly log: Logger;
+  private readonly what: string;
 
-  constructor(registry: Registry | undefined, record: () => Heartbeat, log: Logger) {
-    this.registry = registry;
-    this.record = record;
+  /** `open` writes the record on a new lease; undefined without a discovery service. */
+  constructor(open: (() => Promise<LeasedRecord>) | undefined, log: Logger, what: string) {
+    this.open = open;
     this.log = log;
+    this.what = what;
   }
 
   /** Writes the record (a new lease if there is none); a failure is logged and retried next time. */
   async ensure(): Promise<void> {
-    if (!this.registry) return;
+    if (!this.open) return;
     try {
       if (this.handle) await this.handle.refresh();
-      else this.handle = await this.registry.heartbeat(this.record);
+      else this.handle = await this.open();
     } catch (err) {
-      this.log.warn('heartbeat failed', { err });
+      this.log.warn(`${this.what} failed`, { err });
       await this.stop();
     }
   }

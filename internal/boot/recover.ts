@@ -59,8 +59,9 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
       return { kind: 'wait' };
     }
     const scale = await scaleOf(ctx).catch(() => undefined);
+    const noData = new Set(await ctx.registry.noData().catch(() => []));
     const plan = quorumRecovery({
-      me: ctx.member.id ?? '', voters, set: scale?.set, replicas: scale?.replicas, lostForMs,
+      me: ctx.member.id ?? '', voters: voters.map((v) => ({ ...v, noData: !v.reachable && noData.has(v.name) })), set: scale?.set, replicas: scale?.replicas, lostForMs,
       graceMs: ctx.cfg.quorumLossGraceS * 1000, autoRecover: ctx.cfg.autoRecover,
     });
     if (plan.kind === 'wait') {

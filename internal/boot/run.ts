@@ -47,6 +47,7 @@ export async function runBoot(d: BootDeps): Promise<number> {
     }
     throw err;
   } finally {
+    await ctx.noData.stop();
     await ctx.heartbeat.stop();
     if (etcd.child?.running()) await etcd.child.stop(STOP_GRACE_MS);
     ctx.registry?.close();

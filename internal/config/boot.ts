@@ -68,8 +68,9 @@ export const bootOptions = [
     describe: 'seconds a joining learner may go without applying anything new before it is removed, its data moved '
       + 'aside, and it joins again' },
   { flag: 'auto-recover', type: 'boolean', default: true,
-    describe: 'after --quorum-loss-grace without quorum, when the lost voters are gone for good (scaled away), the most '
-      + 'up-to-date survivor restarts with --force-new-cluster and the others rejoin; false for manual recovery' },
+    describe: 'after --quorum-loss-grace without quorum, when the lost voters are gone for good (scaled away, or their '
+      + 'pods back without data), the most up-to-date survivor restarts with --force-new-cluster and the others '
+      + 'rejoin; false for manual recovery' },
   { flag: 'quorum-loss-grace', type: 'number', default: 60,
     describe: 'seconds without quorum before an automatic recovery is considered' },
   { flag: 'pod-gone-grace', type: 'number', default: 30,

@@ -13,6 +13,8 @@
 //   /_etcd/registry/<token>/_deis/lock            the cluster-wide membership lock (etcd lock)
 //   /_etcd/registry/<token>/_deis/resets          decimal count of registry resets (rebuilds)
 //   /_etcd/registry/<token>/_deis/recover-lock    the quorum-loss recovery lock (one recovery at a time)
+//   /_etcd/registry/<token>/_deis/nodata/<name>   JSON {name,at} on a lease: this pod runs without member data
+//                                                 and waits (its old member's data is gone for good)
 import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 
@@ -33,6 +35,8 @@ export const registryKeys = (token: string) => {
     lock: `${prefix}/_deis/lock`,
     resets: `${prefix}/_deis/resets`,
     recoverLock: `${prefix}/_deis/recover-lock`,
+    noDataPrefix: `${prefix}/_deis/nodata/`,
+    noData: (name: string) => `${prefix}/_deis/nodata/${name}`,
   };
 };
 
@@ -59,6 +63,9 @@ export function parseRegistration(id: string, value: string, createRevision: num
 function parseJson<T>(value: string): T | undefined {
   try { return JSON.parse(value) as T; } catch { return undefined; }
 }
+
+/** A record on a lease: refresh rewrites it, stop revokes the lease (the record goes at once). */
+export interface LeasedRecord { refresh(): Promise<void>; stop(): Promise<void> }
 
 export class Registry {
   readonly keys: ReturnType<typeof registryKeys>;
@@ -143,10 +150,24 @@ export class Registry {
    * Starts this member's heartbeat: a record on a lease that the etcd3 client keeps alive. Stopping it
    * revokes the lease, so a member that leaves on purpose disappears at once.
    */
-  async heartbeat(record: () => Heartbeat, ttlSeconds = HEARTBEAT_TTL_S): Promise<{ refresh(): Promise<void>; stop(): Promise<void> }> {
+  heartbeat(record: () => Heartbeat, ttlSeconds = HEARTBEAT_TTL_S): Promise<LeasedRecord> {
+    return this.leased(() => this.keys.status(record().name), () => JSON.stringify(record()), ttlSeconds);
+  }
+
+  /** Announces that pod `name` runs without member data (it waits to join); gone with its lease. */
+  announceNoData(name: string, now: () => Date): Promise<LeasedRecord> {
+    return this.leased(() => this.keys.noData(name), () => JSON.stringify({ name, at: now().toISOString() }), HEARTBEAT_TTL_S);
+  }
+
+  /** Names of the pods that announced they run without member data. */
+  async noData(): Promise<string[]> {
+    return (await this.etcd.getPrefix(this.keys.noDataPrefix)).map((kv) => kv.key.slice(this.keys.noDataPrefix.length));
+  }
+
+  private async leased(key: () => string, value: () => string, ttlSeconds: number): Promise<LeasedRecord> {
     const lease = this.etcd.lease(ttlSeconds);
     await lease.grant();
-    const write = () => lease.put(this.keys.status(record().name), JSON.stringify(record()));
+    const write = () => lease.put(key(), value());
     await write();
     return { refresh: write, stop: () => lease.revoke() };
   }

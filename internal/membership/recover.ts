@@ -1,5 +1,6 @@
 // PURE: whether a member without quorum should force a new cluster. Only when a majority of voters
-// is gone for good (their pods were scaled away: ordinal >= replicas), the survivors had no quorum
+// is gone for good (their pods were scaled away: ordinal >= replicas, or their pods came back without
+// the member's data and announced so: an emptyDir or a deleted volume), the survivors had no quorum
 // for the grace period, and this member is the most up-to-date reachable survivor (highest raft
 // index; the lowest ID breaks a tie). Never while a lost voter may still come back.
 import { ordinalIn } from './decide.ts';
@@ -11,6 +12,8 @@ export interface VoterView {
   reachable: boolean;
   /** Its raft index (from status); 0 when unreachable. */
   raftIndex: number;
+  /** Its pod runs without the member's data (announced in the registry): its data is gone for good. */
+  noData?: boolean | undefined;
 }
 
 export interface QuorumInput {
@@ -37,14 +40,17 @@ export function quorumRecovery(q: QuorumInput): QuorumPlan {
   if (!q.autoRecover) return { kind: 'wait', reason: `no quorum (lost: ${names(lost)}); automatic recovery is off (--auto-recover=false)` };
   if (q.set === undefined || q.replicas === undefined) return { kind: 'wait', reason: 'no quorum, and without the StatefulSet it cannot be told whether the lost voters are gone for good' };
   const replicas = q.replicas;
-  const mayReturn = lost.filter((v) => (ordinalIn(v.name, q.set!) ?? -1) < replicas);
-  if (mayReturn.length) return { kind: 'wait', reason: `no quorum; not recovering: ${names(mayReturn)} may come back (its pod is within the replicas)` };
+  const mayReturn = lost.filter((v) => !v.noData && (ordinalIn(v.name, q.set!) ?? -1) < replicas);
+  if (mayReturn.length) {
+    return { kind: 'wait', reason: `no quorum; not recovering: ${names(mayReturn)} may come back with its data (its pod is within the replicas)` };
+  }
   const best = [...survivors].sort((a, b) => b.raftIndex - a.raftIndex || a.id.localeCompare(b.id))[0];
   if (!best || best.id !== q.me) return { kind: 'wait', reason: `no quorum; ${best ? best.name : 'another survivor'} is the most up-to-date survivor and recovers` };
   return {
     kind: 'recover',
     lost: lost.map((v) => v.name || v.id),
     survivors: survivors.map((v) => ({ name: v.name, raftIndex: v.raftIndex })),
-    reason: `${lost.length} of ${q.voters.length} voters are gone for good (scaled away) and there was no quorum for ${Math.round(q.lostForMs / 1000)} s`,
+    reason: `${lost.length} of ${q.voters.length} voters are gone for good (scaled away, or back without data) and `
+      + `there was no quorum for ${Math.round(q.lostForMs / 1000)} s`,
   };
 }

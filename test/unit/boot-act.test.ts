@@ -85,6 +85,7 @@ test('wait: a cluster without quorum is waited for, backing off 500 ms doubling 
   await rejects(prepare(f.ctx), /gave up after 10 s: a cluster exists \(0 heartbeats\) but is not reachable yet/);
   assert.equal(f.clock.sleeps.slice(0, 5), [500, 1000, 2000, 4000, 4000]);
   assert.equal(cluster.calls, [], 'no change while there is no quorum');
+  assert.ok(f.discovery.kv.has('/_etcd/registry/tok/_deis/nodata/etcd-2'), 'announced that it waits without data');
 });
 
 test('fail: a size that disagrees with the registry is a config error', async () => {
