@@ -14,6 +14,8 @@ export interface Start {
   args: string[];
   /** Client URLs of healthy voting members (learners refuse most RPCs, so a learner promotes through these). */
   endpoints: string[];
+  /** For a join: the member ID etcd gave the learner. */
+  memberId?: string;
 }
 
 export type Step = { kind: 'start'; start: Start } | { kind: 'again'; sleepMs: number };
@@ -97,8 +99,8 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   },
   async join(ctx, _plan, seen, loop) {
     try {
-      const args = await joinCluster(ctx, seen, quietOf(ctx, loop));
-      if (args) return { kind: 'start', start: { plan: 'join', args, endpoints: seen.endpoints } };
+      const joined = await joinCluster(ctx, seen, quietOf(ctx, loop));
+      if (joined) return { kind: 'start', start: { plan: 'join', ...joined, endpoints: seen.endpoints } };
       return again(0);
     } catch (err) {
       if (!(err instanceof DeisError && err.retryable)) throw err;

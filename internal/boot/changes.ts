@@ -10,6 +10,7 @@ import { initialCluster } from '../supervisor/etcd-args.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import type { ChangeKind } from './metrics.ts';
 import { look, memberViews, scaleOf, type Observed, type Quiet } from './observe.ts';
+import type { JoinWatchdog } from './watchdog.ts';
 
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
@@ -29,7 +30,7 @@ export async function removeMember(ctx: BootContext, etcd: EtcdApi, r: Removal, 
  * carry out the removals, add myself as a learner (or reuse my own unstarted add after a crash).
  * Returns etcd's flags for joining, or undefined when the plan is no longer a join.
  */
-export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet): Promise<string[] | undefined> {
+export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet): Promise<{ args: string[]; memberId: string } | undefined> {
   return withEtcd(ctx, seen.endpoints, (etcd) => etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, async () => {
     const { plan } = await look(ctx, quiet);
     if (plan.kind !== 'join') return undefined;
@@ -49,27 +50,16 @@ export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet
       ctx.metrics.change('add');
       ctx.log.info('member added', { memberId: id, peerUrl: ctx.self.peerUrl, learner: true });
     }
-    return ['--initial-cluster', initialCluster(members, id, ctx.self), '--initial-cluster-state', 'existing'];
+    const args = ['--initial-cluster', initialCluster(members, id, ctx.self), '--initial-cluster-state', 'existing'];
+    return { args, memberId: id };
   }));
 }
 
-/** This member's applied raft index, from its own etcd; undefined when it does not answer. */
-async function appliedIndex(ctx: BootContext): Promise<number | undefined> {
-  try {
-    return (await withEtcd(ctx, [ctx.self.clientUrl], (etcd) => etcd.status(ctx.self.clientUrl))).raftAppliedIndex;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Promotes this member if it is a learner, once it has caught up (etcd refuses before). The join
- * watchdog: a learner whose applied index stops advancing for --join-stall-timeout, or that is not
- * promoted within --start-timeout, fails with reason 'join-stalled' (the caller retries the join).
+ * Promotes this member if it is a learner, once it has caught up (etcd refuses before); the join
+ * watchdog ends the wait when the learner stops progressing.
  */
-export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string): Promise<void> {
-  const deadline = ctx.clock.now() + ctx.cfg.startTimeoutS * 1000;
-  let progress = { applied: -1, since: ctx.clock.now() };
+export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string, watch: JoinWatchdog): Promise<void> {
   for (;;) {
     const me = (await retry('member list', () => etcd.memberList(), ctx)).members.find((m) => m.id === myId);
     if (!me?.isLearner) return;
@@ -80,14 +70,7 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string)
       return;
     } catch (err) {
       if (!(err instanceof DeisError && err.retryable)) throw err;
-      const now = ctx.clock.now();
-      const applied = await appliedIndex(ctx);
-      if (applied !== undefined && applied > progress.applied) progress = { applied, since: now };
-      const stalledS = Math.round((now - progress.since) / 1000);
-      if (now - progress.since > ctx.cfg.joinStallS * 1000 || now > deadline) {
-        const why = now > deadline ? `not promoted within ${ctx.cfg.startTimeoutS} s` : `applied index ${progress.applied} unchanged for ${stalledS} s`;
-        throw new DeisError('membership', `join stalled: ${why}`, { cause: err, reason: 'join-stalled', retryable: true });
-      }
+      await watch.check();
       await ctx.clock.sleep(500, ctx.signal);
     }
   }
@@ -97,8 +80,8 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string)
  * Gives a stalled join up: etcd stops, the learner is removed through the voters (a learner never
  * counts for quorum, so that is always safe), and its data is moved aside (kept, never deleted).
  */
-export async function abandonJoin(ctx: BootContext, stop: () => Promise<unknown>, voters: string[]): Promise<void> {
-  const id = ctx.member.id;
+export async function abandonJoin(ctx: BootContext, stop: () => Promise<unknown>, voters: string[], learnerId: string | undefined): Promise<void> {
+  const id = learnerId ?? ctx.member.id;
   await stop();
   if (id) await withEtcd(ctx, voters, (etcd) => removeMember(ctx, etcd, { id, name: ctx.self.name, why: 'join-stalled' }, 'remove-self'));
   const aside = await moveDataAside(ctx, 'stalled');

@@ -8,6 +8,7 @@ import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { prepare, type Start } from './act.ts';
 import { abandonJoin, promoteSelf } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
+import { JoinWatchdog } from './watchdog.ts';
 import { markerPath, type Marker } from './observe.ts';
 
 /** How long etcd gets to stop after SIGTERM before SIGKILL. */
@@ -31,7 +32,7 @@ export async function startMember(ctx: BootContext, binary: string, onChild: (c:
     } catch (err) {
       if (!isReason(err, 'join-stalled') || attempt >= JOIN_ATTEMPTS || ctx.signal.aborted) throw err;
       ctx.log.warn('join stalled', { err, attempt, maxAttempts: JOIN_ATTEMPTS });
-      await abandonJoin(ctx, () => child.stop(STOP_GRACE_MS), start.endpoints);
+      await abandonJoin(ctx, () => child.stop(2000), start.endpoints, start.memberId); // a stalled etcd need not be waited for
     }
   }
 }
@@ -42,6 +43,7 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
   const args = memberArgs({
     name: self.name, dataDir: cfg.dataDir, listenHost: cfg.listenHost ?? self.host,
     clientPort: cfg.clientPort, peerPort: cfg.peerPort, clientUrl: self.clientUrl, peerUrl: self.peerUrl,
+    metricsPort: cfg.etcdMetricsPort,
   });
   return startChild(binary, [...args, ...start.args], { env: etcdEnv(ctx.env, cfg.etcdEnv), log: ctx.log, spawn: ctx.spawn });
 }
@@ -49,7 +51,12 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
 /** Waits until the started member is a healthy voter with its heartbeat written. */
 export async function becomeReady(ctx: BootContext, child: Child, start: Start): Promise<void> {
   const { cfg, self, clock, log } = ctx;
-  await waitUntil('etcd is healthy', () => etcdHealthy(ctx.fetch, self.clientUrl), child, clock, cfg.startTimeoutS * 1000);
+  const watch = new JoinWatchdog(ctx);
+  const healthy = async () => {
+    if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
+    return etcdHealthy(ctx.fetch, self.clientUrl);
+  };
+  await waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000);
   const st = await withEtcd(ctx, [self.clientUrl], (etcd) => retry('status of my etcd', () => etcd.status(self.clientUrl), { clock, log, attempts: 10 }));
   ctx.member.id = st.memberId;
   ctx.member.clusterId = st.clusterId;
@@ -60,6 +67,6 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
     await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), { clock, log })
       .catch((err) => log.warn('cannot record the cluster in the registry', { err }));
   }
-  if (start.endpoints.length) await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId));
+  if (start.endpoints.length) await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId, watch));
   await ctx.heartbeat.ensure();
 }

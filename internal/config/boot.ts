@@ -43,6 +43,9 @@ export const bootOptions = [
   { flag: 'client-port', deprecatedEnv: ['DEIS_ETCD_MEMBER_CLIENT_PORT'], type: 'number', default: 2379,
     describe: 'etcd client port' },
   { flag: 'peer-port', type: 'number', default: 2380, describe: 'etcd peer port' },
+  { flag: 'etcd-metrics-port', type: 'number', default: 2381,
+    describe: "etcd's --listen-metrics-urls port: it answers before etcd serves clients, so a joining learner's "
+      + 'progress is read there (the join watchdog); 0 turns it and the watchdog\'s progress check off' },
   { flag: 'peer-service', type: 'string', defaultText: 'none: peer URLs advertise the pod IP',
     describe: 'headless Service whose DNS names the peer URLs advertise (<pod>.<service>.<namespace>.svc.<domain>): stable '
       + 'across IP changes, needed when the whole set can come back on persistent volumes with new IPs' },
@@ -101,6 +104,8 @@ export interface BootConfig {
   readonly kubernetes: 'auto' | 'on' | 'off';
   readonly clientPort: number;
   readonly peerPort: number;
+  /** etcd's metrics listener port; 0: none. */
+  readonly etcdMetricsPort: number;
   /** With a peer Service, the peer URL's host: <name>.<service>.<namespace>.svc.<domain>. */
   readonly peerService: string | undefined;
   readonly clusterDomain: string;
@@ -172,6 +177,7 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     kubernetes: opt.oneOf('kubernetes', ['auto', 'on', 'off'] as const),
     clientPort: opt.int('client-port', 1, 65535),
     peerPort: opt.int('peer-port', 1, 65535),
+    etcdMetricsPort: opt.int('etcd-metrics-port', 0, 65535),
     peerService: opt.optStr('peer-service'),
     clusterDomain: opt.str('cluster-domain'),
     dataDir: opt.str('data-dir'),
@@ -191,7 +197,8 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     logLevel: opt.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
     logFormat: opt.oneOf('log-format', ['json', 'text'] as const),
   };
-  if (cfg.clientPort === cfg.peerPort) p.add('--client-port and --peer-port must differ');
+  const ports = [cfg.clientPort, cfg.peerPort, cfg.httpPort, ...(cfg.etcdMetricsPort ? [cfg.etcdMetricsPort] : [])];
+  if (new Set(ports).size !== ports.length) p.add('--client-port, --peer-port, --http-port and --etcd-metrics-port must differ');
   if (cfg.peerService && !dnsLabel.test(cfg.peerService)) {
     p.add(`${opt.source('peer-service')} must be a Service name like deis-etcd-peers, not '${cfg.peerService}'`);
   }

@@ -13,6 +13,8 @@ export interface MemberUrls {
   /** Advertised URLs. */
   clientUrl: string;
   peerUrl: string;
+  /** etcd's metrics listener (served before etcd is ready for clients); 0 or absent: none. */
+  metricsPort?: number;
 }
 
 /** etcd's flags common to every start of a member: name, data dir, listen and advertised URLs. */
@@ -25,6 +27,7 @@ export function memberArgs(m: MemberUrls): string[] {
     '--advertise-client-urls', m.clientUrl,
     '--listen-peer-urls', `http://${l}:${m.peerPort}`,
     '--initial-advertise-peer-urls', m.peerUrl,
+    ...(m.metricsPort ? ['--listen-metrics-urls', `http://${l}:${m.metricsPort}`] : []),
   ];
 }
 

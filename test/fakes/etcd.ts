@@ -135,8 +135,17 @@ export class FakeCluster {
     };
   };
 
-  /** Answers GET <clientUrl>/health like etcd: 200 {"health":"true"} for a healthy member. */
+  /**
+   * Answers GET <clientUrl>/health like etcd (200 {"health":"true"} for a healthy member) and
+   * GET http://<member host>:2381/metrics with its applied index.
+   */
   fetch: Fetch = async (url) => {
+    const metrics = /^http:\/\/([^/]+):2381\/metrics$/.exec(url);
+    if (metrics) {
+      const m = this.members.find((x) => x.peerUrls.some((u) => new URL(u).hostname === metrics[1]));
+      if (!m || m.applied === undefined) throw new TypeError('fetch failed');
+      return new Response(`# TYPE etcd_server_proposals_applied_total gauge\netcd_server_proposals_applied_total ${m.applied}\n`);
+    }
     const m = this.byUrl(url.replace(/\/health$/, ''));
     if (!m?.healthy) throw new TypeError('fetch failed');
     return new Response(JSON.stringify({ health: String(this.quorum()) }), { status: this.quorum() ? 200 : 503 });

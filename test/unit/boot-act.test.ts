@@ -10,6 +10,7 @@ import { DeisError } from '../../internal/errors.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
 import { FakeKube } from '../fakes/kube.ts';
 import { fakeBoot } from '../fakes/boot.ts';
+import { JoinWatchdog } from '../../internal/boot/watchdog.ts';
 import { rejects } from '../helpers/rejects.ts';
 
 const loop = (): Loop => ({ round: 0, quietSince: undefined, stuckSince: undefined });
@@ -146,7 +147,7 @@ test('promote: retries while the learner catches up, then promotes once', async 
   const notReady = () => new DeisError('membership', 'not in sync', { reason: 'learner-not-ready', retryable: true });
   cluster.fail('memberPromote', notReady(), notReady());
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4' }, { cluster });
-  await promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4');
+  await promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4', new JoinWatchdog(f.ctx));
   assert.equal(cluster.calls, ['promote 4']);
   assert.equal(f.clock.sleeps, [500, 500]);
 });
@@ -157,7 +158,8 @@ test('join watchdog: a learner whose applied index stops advancing fails with jo
   const notReady = () => new DeisError('membership', 'not in sync', { reason: 'learner-not-ready', retryable: true });
   cluster.fail('memberPromote', ...Array.from({ length: 200 }, notReady));
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'join-stall-timeout': '10' }, { cluster });
-  const err = await rejects(promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4'), /join stalled: applied index 7 unchanged for 1[01] s/);
+  const watch = new JoinWatchdog(f.ctx);
+  const err = await rejects(promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4', watch), /join stalled: applied index 7 unchanged for 1[01] s/);
   assert.is((err as DeisError).reason, 'join-stalled');
   assert.ok(f.clock.sleeps.length >= 20 && f.clock.sleeps.length <= 22, `polled every 500 ms for ~10 s (${f.clock.sleeps.length})`);
 });
@@ -174,8 +176,18 @@ test('join watchdog: a learner that keeps applying is not given up before --star
     if (n < 30) throw new DeisError('membership', 'not in sync', { reason: 'learner-not-ready', retryable: true });
     return orig(id);
   };
-  await promoteSelf(f.ctx, voters, '4');
+  await promoteSelf(f.ctx, voters, '4', new JoinWatchdog(f.ctx));
   assert.equal(cluster.calls, ['promote 4']);
+});
+
+test('join watchdog: a learner whose metrics listener does not answer (a paused etcd) is stalled too', async () => {
+  const cluster = threeMembers();
+  cluster.addMember(4, { isLearner: true });
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'join-stall-timeout': '5' }, { cluster });
+  const watch = new JoinWatchdog(f.ctx);
+  await watch.check();
+  f.clock.advance(6000);
+  await rejects(watch.check(), /join stalled: applied index unknown unchanged for 6 s/);
 });
 
 test('join watchdog: a stalled join is given up (learner removed through the voters, data moved aside)', async () => {
@@ -185,7 +197,7 @@ test('join watchdog: a stalled join is given up (learner removed through the vot
   f.ctx.member.id = '4';
   f.files.tree.set('/data/member/wal/0.wal', 'w');
   let stopped = false;
-  await abandonJoin(f.ctx, async () => { stopped = true; }, ['http://127.0.0.1:2379']);
+  await abandonJoin(f.ctx, async () => { stopped = true; }, ['http://127.0.0.1:2379'], undefined);
   assert.ok(stopped);
   assert.equal(cluster.calls, ['remove 4']);
   assert.ok([...f.files.tree.keys()].some((k) => /^\/data\/member\.stalled-.*\/wal\/0\.wal$/.test(k)));
