@@ -3,9 +3,9 @@
 // uses a namespace of its own (the rendered overlay with its namespace replaced).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../test/harness/world.ts';
-import { waitFor } from '../test/helpers/procs.ts';
-import { kubeTool } from '../test/helpers/tools.ts';
+import { repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
+import { waitFor } from '../test/world/procs.ts';
+import { kubeTool } from '../test/world/tools.ts';
 
 const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 

@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultPrograms, repoRoot, startTestWorld, type TestWorld } from '../harness/world.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
+import { defaultPrograms, repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
+import { tempDir, waitFor } from '../world/procs.ts';
 
 let world: TestWorld;
 const readyFile = join(tempDir(), 'ready');
@@ -72,7 +72,7 @@ async function pods() {
 const ready = (p: Awaited<ReturnType<typeof pods>>[number]) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 test.before(async () => {
-  world = await startTestWorld({ programs: { ...defaultPrograms(), '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/harness/fixtures/http-server.ts')] } });
+  world = await startTestWorld({ programs: { ...defaultPrograms(), '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/e2e/fixtures/http-server.ts')] } });
   startMs = Date.now() - started;
   writeFileSync(readyFile, '');
   await world.kubectl(['apply', '-f', '-'], manifest);

@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../harness/world.ts';
-import { waitFor, within } from '../helpers/procs.ts';
+import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
+import { waitFor, within } from '../world/procs.ts';
 
 const ns = 'deis-etcd';
 let world: TestWorld;

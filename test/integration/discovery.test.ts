@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
-import { startEtcd, clusterOf, type EtcdCluster } from '../helpers/etcd.ts';
-import { startDiscovery, type DiscoveryProcess } from '../helpers/programs.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
+import { startEtcd, clusterOf, type EtcdCluster } from '../world/etcd.ts';
+import { startDiscovery, type DiscoveryProcess } from '../world/programs.ts';
+import { tempDir, waitFor } from '../world/procs.ts';
 import { connectEtcd } from '../../internal/etcd/client.ts';
 import { Registry } from '../../internal/discovery/registry.ts';
 

@@ -1,18 +1,22 @@
 // The test world in one call: a real control plane plus the node agent, with the image entrypoints
-// mapped to this checkout's programs and etcd on the containers' PATH. Used by the e2e suite and by
-// `make up`'s Kubernetes mode.
+// mapped to this checkout's programs and etcd on the containers' PATH.
+//
+// test/world/ is the local world shared by the tests, bench/ and build/local/ (`make up`): real etcd
+// processes, our programs, the control plane and the node agent on loopback. bench/ and build/ import
+// nothing else under test/, and test/world/ imports nothing from the rest of test/
+// (test/unit/layers.test.ts holds both rules).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { NodeAgent } from './node-agent.ts';
-import { etcdTool, kubeTool } from '../helpers/tools.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
+import { etcdTool, kubeTool } from './tools.ts';
+import { tempDir, waitFor } from './procs.ts';
+import { nodeBin as node, repoRoot } from './programs.ts';
 
+export { repoRoot };
 const run = promisify(execFile);
-export const repoRoot = new URL('../..', import.meta.url).pathname;
-const node = join(repoRoot, 'node_modules/.bin/node');
 
 /** Image entrypoints -> this checkout's programs. */
 export const defaultPrograms = (): Record<string, string[]> => ({
