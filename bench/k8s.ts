@@ -33,16 +33,16 @@ export async function k8sBench(reps: number, log: (m: string) => void): Promise<
 
       const victim = await w.core.readNamespacedPod({ name: 'deis-etcd-1', namespace: ns });
       const t1 = performance.now();
-      await w.agent.deletePod(ns, 'deis-etcd-1');
+      await w.faults.deletePod(ns, 'deis-etcd-1');
       await readyMembers(w, ns, 3, victim.metadata!.uid);
       out.healMs.push(performance.now() - t1);
 
       const t2 = performance.now();
-      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 5);
+      await w.faults.scaleStatefulSet(ns, 'deis-etcd', 5);
       await readyMembers(w, ns, 5);
       out.scaleUpMs.push(performance.now() - t2);
       const t3 = performance.now();
-      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
+      await w.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
       await readyMembers(w, ns, 3);
       out.scaleDownMs.push(performance.now() - t3);
       await w.kubectl(['delete', 'namespace', ns, '--wait=false']);

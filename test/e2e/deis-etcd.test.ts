@@ -88,23 +88,23 @@ test('a key written through the deis-etcd Service reads back', async () => {
 });
 
 test('delete one member pod: it returns, 3 members, no stale member, data intact', async () => {
-  await world.agent.deletePod(ns, 'deis-etcd-1');
+  await world.faults.deletePod(ns, 'deis-etcd-1');
   await waitFor('deis-etcd-1 replaced', async () => (await memberPods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.status?.podIP && !isReady(p)) || false, 60_000, 250).catch(() => undefined);
   await converged(3);
   assert.is(await get('e2e/key'), 'through-the-service');
 });
 
 test('SIGKILL a member\'s processes: restarted by the node agent, it rejoins from its data', async () => {
-  world.agent.signal(ns, 'deis-etcd-2', 'SIGKILL');
+  world.faults.signal(ns, 'deis-etcd-2', 'SIGKILL');
   await waitFor('restart counted', async () => ((await memberPods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 250);
   await converged(3);
   assert.is(await get('e2e/key'), 'through-the-service');
 });
 
 test('scale 3 -> 5 -> 3: membership follows the replicas, data intact', async () => {
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 5);
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 5);
   await converged(5);
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
   await converged(3);
   assert.is(await get('e2e/key'), 'through-the-service');
 });
@@ -116,7 +116,7 @@ test('RBAC: without list on pods, boot fails with a message naming it', async ()
   const cut = { ...parsed, rules: parsed.rules.map((r) => (r.resources.includes('pods') ? { ...r, verbs: ['get'] } : r)) };
   await world.kubectl(['replace', '-f', '-'], JSON.stringify(cut));
   try {
-    await world.agent.deletePod(ns, 'deis-etcd-0');
+    await world.faults.deletePod(ns, 'deis-etcd-0');
     const line = await waitFor('the RBAC error line', async () => {
       const log = await world.agent.logs(ns, 'deis-etcd-0');
       return log.split('\n').find((l) => l.includes('"level":"error"') && l.includes('refused to list pods'));

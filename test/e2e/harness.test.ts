@@ -113,7 +113,7 @@ test('the Service ClusterIP reaches a pod', async () => {
 test('a deleted pod comes back with the same name and its volume data', async () => {
   const old = (await pods()).find((p) => p.metadata!.name === 'fixture-1')!;
   const before = await info(old.status!.podIP!);
-  await world.agent.deletePod('default', 'fixture-1');
+  await world.faults.deletePod('default', 'fixture-1');
   const again = await waitFor('fixture-1 back and ready', async () => {
     const p = (await pods()).find((x) => x.metadata!.name === 'fixture-1');
     return p && ready(p) && p.metadata!.uid !== old.metadata!.uid ? p : false;
@@ -132,7 +132,7 @@ test('Ready follows the readiness probe', async () => {
 });
 
 test('a SIGKILLed container is restarted', async () => {
-  world.agent.signal('default', 'fixture-0', 'SIGKILL');
+  world.faults.signal('default', 'fixture-0', 'SIGKILL');
   await waitFor('restart count 1 and ready', async () => {
     const p = (await pods()).find((x) => x.metadata!.name === 'fixture-0')!;
     return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(p);

@@ -50,17 +50,17 @@ test.after(async () => {
 });
 
 test('a member whose pod left without removing itself is removed by the leader\'s heal pass', async () => {
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 4);
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 4);
   await converged(4);
-  world.agent.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
+  world.faults.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
   await converged(3);
 });
 
 test('a replacement started while discovery is down completes; no duplicate members', async () => {
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=0']);
   await waitFor('discovery gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=discovery' })).items.length === 0, 60_000, 250);
-  await world.agent.deletePod(ns, 'deis-etcd-1');
+  await world.faults.deletePod(ns, 'deis-etcd-1');
   await converged(3);
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=1']);
   assert.is(await withClient((c) => c.get('r/key').string()), 'v');

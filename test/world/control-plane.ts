@@ -7,7 +7,7 @@
 // One deviation from a real cluster, forced by the API server's validation: Endpoints and
 // EndpointSlices may not hold loopback addresses, and our pods' IPs are loopback addresses. The
 // endpoint controllers therefore cannot publish pod IPs; the node agent's service proxy resolves
-// Services to ready pods itself (see node-agent.ts).
+// Services to ready pods itself (see node-agent/service-proxy.ts).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { NodeAgent } from './node-agent.ts';
+import { NodeAgent } from './node-agent/agent.ts';
+import { Faults } from './node-agent/faults.ts';
 import { etcdTool, kubeTool } from './tools.ts';
 import { tempDir, waitFor } from './procs.ts';
 import { nodeBin as node, repoRoot } from './programs.ts';
@@ -29,6 +30,8 @@ export const defaultPrograms = (): Record<string, string[]> => ({
 export interface TestWorld {
   cp: ControlPlane;
   agent: NodeAgent;
+  /** Faults to inject: signal a pod's processes, delete a pod (with its volumes), scale a StatefulSet. */
+  faults: Faults;
   kubeconfig: string;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
@@ -37,7 +40,9 @@ export interface TestWorld {
   stop(): Promise<void>;
 }
 
-export async function startTestWorld(opts: { dir?: string; programs?: Record<string, string[]> } = {}): Promise<TestWorld> {
+export async function startTestWorld(
+  opts: { dir?: string; programs?: Record<string, string[]> } = {},
+): Promise<TestWorld> {
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
   const agent = new NodeAgent({
@@ -49,7 +54,8 @@ export async function startTestWorld(opts: { dir?: string; programs?: Record<str
   kc.loadFromFile(cp.kubeconfig);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   // the default ServiceAccount must exist before pods can be admitted
-  await waitFor('the default ServiceAccount', async () => (await core.listNamespacedServiceAccount({ namespace: 'default' })).items.length > 0, 30_000, 200);
+  const accounts = async () => (await core.listNamespacedServiceAccount({ namespace: 'default' })).items;
+  await waitFor('the default ServiceAccount', async () => (await accounts()).length > 0, 30_000, 200);
   const kubectl = async (args: string[], input?: string) => {
     const p = run(kubeTool('kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { maxBuffer: 16 * 2 ** 20 });
     if (input !== undefined) { p.child.stdin!.end(input); }
@@ -59,8 +65,9 @@ export async function startTestWorld(opts: { dir?: string; programs?: Record<str
       throw new Error(`kubectl ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
     }
   };
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
   return {
-    cp, agent, kubeconfig: cp.kubeconfig, core, apps: kc.makeApiClient(k8s.AppsV1Api), kubectl,
+    cp, agent, faults: new Faults({ core, apps, pods: agent }), kubeconfig: cp.kubeconfig, core, apps, kubectl,
     async stop() {
       await agent.stop();
       await cp.stop();
