@@ -3,16 +3,14 @@
 // uses a namespace of its own (the rendered overlay with its namespace replaced).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
+import { isReady, repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
 import { waitFor } from '../test/world/procs.ts';
 import { kubeTool } from '../test/world/tools.ts';
-
-const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
   await waitFor(`${n} ready members in ${ns}`, async () => {
     const pods = (await w.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
-    return pods.length === n && pods.every(ready) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
+    return pods.length === n && pods.every(isReady) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
   }, 240_000, 100);
 }
 

@@ -27,6 +27,10 @@ export const defaultPrograms = (): Record<string, string[]> => ({
   '/usr/local/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
 });
 
+/** Whether a pod's Ready condition is True. */
+export const isReady = (p: k8s.V1Pod): boolean =>
+  !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
 export interface TestWorld {
   cp: ControlPlane;
   agent: NodeAgent;
