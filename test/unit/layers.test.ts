@@ -1,7 +1,7 @@
 // The layering rules, checked on the sources: each library is imported by its one adapter, only the
 // supervisor spawns processes, the membership decisions import nothing with side effects, the
 // product never imports test code, and bench/ and build/ reach into test/ only through the shared
-// local world (test/world/), which itself stands alone.
+// local world (test/world/), which itself stands alone; unit tests start no processes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -66,6 +66,11 @@ test('test/world/ stands alone: it uses nothing else from test/, bench/ or build
   const offenders = world.flatMap((f) =>
     repoDeps(f).filter((d) => /^(test|bench|build)\//.test(d) && !d.startsWith('test/world/')).map((d) => `${f.file} -> ${d}`));
   assert.equal(offenders, []);
+});
+
+test('unit tests start no processes (those that run make, git or a program belong to test/integration/)', () => {
+  const spawning = sources('test/unit').filter((f) => importsOf(f.text).includes('node:child_process')).map((f) => f.file);
+  assert.equal(spawning, []);
 });
 
 test('only the entry points set process.exitCode', () => {
