@@ -34,9 +34,26 @@ test.after(async () => {
 test('a member whose pod left without removing itself is removed by the leader\'s heal pass', async () => {
   await world.faults.scaleStatefulSet(ns, 'deis-etcd', 4);
   await m.converged(4);
+  const list = await m.withClient((c) => c.cluster.memberList({ linearizable: true }));
+  const leaving = list.members.find((x) => x.name === 'deis-etcd-3');
+  assert.ok(leaving, 'deis-etcd-3 is a member');
+  const stayers = async () => (await m.pods()).filter((p) => p.metadata!.name !== 'deis-etcd-3').map((p) => ({
+    pod: p.metadata!.name!, uid: p.metadata!.uid, restarts: p.status?.containerStatuses?.[0]?.restartCount,
+  })).sort((x, y) => x.pod.localeCompare(y.pod));
+  const before = await stayers();
   world.faults.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
   await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
   await m.converged(3);
+  // none of the others booted meanwhile (same pods, no restarts), so no join removed it: a running
+  // member's heal pass did, the only other code that logs 'member removed'
+  assert.equal(await stayers(), before, 'the other members ran throughout');
+  const removed = [];
+  for (const { pod } of before) {
+    for (const e of await m.entries(pod)) {
+      if (e.msg === 'member removed') removed.push({ memberId: e.memberId, member: e.member, why: e.why });
+    }
+  }
+  assert.equal(removed, [{ memberId: BigInt(leaving.ID).toString(16), member: 'deis-etcd-3', why: 'pod-gone' }]);
 });
 
 test('a replacement started while discovery is down completes; no duplicate members', async () => {

@@ -25,6 +25,8 @@ export interface Members {
   gone(timeoutMs?: number): Promise<void>;
   /** The log of a member pod's container (JSON lines of boot and the etcd it runs). */
   logs(pod: string): Promise<string>;
+  /** The JSON log entries of a member pod's container (lines that are not JSON left out). */
+  entries(pod: string): Promise<Record<string, unknown>[]>;
 }
 
 export function members(world: TestWorld, ns: string): Members {
@@ -66,8 +68,14 @@ export function members(world: TestWorld, ns: string): Members {
     });
   }
 
+  async function entries(pod: string): Promise<Record<string, unknown>[]> {
+    return (await logs(pod)).split('\n').flatMap((l) => {
+      try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; }
+    });
+  }
+
   return {
-    pods, withClient, converged, logs,
+    pods, withClient, converged, logs, entries,
     get: (key) => withClient((c) => c.get(key).string()),
     async gone(timeoutMs = 120_000) {
       await waitFor('member pods gone', async () => (await all()).length === 0, timeoutMs, 500);
