@@ -20,7 +20,8 @@ async function up(product: boolean): Promise<void> {
   if (pid() && running(pid())) throw new Error('the local world is already running: make down first');
   mkdirSync(local, { recursive: true });
   const log = openSync(join(local, 'world.log'), 'w');
-  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'build/local/world-daemon.ts'), ...(product ? ['--product'] : [])], { stdio: ['ignore', log, log], detached: true });
+  const daemon = [join(root, 'build/local/world-daemon.ts'), ...(product ? ['--product'] : [])];
+  const child = spawn(join(root, 'node_modules/.bin/node'), daemon, { stdio: ['ignore', log, log], detached: true });
   child.unref();
   writeFileSync(pidFile, String(child.pid));
   const deadline = Date.now() + 120_000;

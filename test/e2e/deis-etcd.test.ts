@@ -55,8 +55,8 @@ test('delete one member pod: it returns, 3 members, no stale member, data intact
   assert.ok(old, 'deis-etcd-1 runs');
   await world.faults.deletePod(ns, 'deis-etcd-1');
   // the replacement is a new pod of the same name (whether or not it is Ready yet when seen)
-  await waitFor('deis-etcd-1 replaced by a new pod', async () =>
-    (await m.pods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.metadata!.uid !== old.metadata!.uid), 60_000, 250);
+  const replaced = async () => (await m.pods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.metadata!.uid !== old.metadata!.uid);
+  await waitFor('deis-etcd-1 replaced by a new pod', replaced, 60_000, 250);
   await m.converged(3);
   assert.is(await m.get('e2e/key'), 'through-the-service');
 });

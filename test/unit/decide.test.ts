@@ -28,8 +28,10 @@ const disc = (over: Partial<Extract<Observation['discovery'], { reachable: true 
 /** A plan as a row expects it: every field, the reason (where the plan has one) as a pattern of its key facts. */
 type Want<P = Plan> = P extends { reason: string } ? Omit<P, 'reason'> & { reason: RegExp } : P;
 /** An add that never started: a learner without a name at peerUrl. */
-const unstarted = (i: number, peerUrl: string) => m(i, { name: '', peerUrls: [peerUrl], isLearner: true, healthy: false });
-const regs = (...is: number[]) => is.map((i) => ({ id: `r${i}`, name: `etcd-${i}`, peerUrls: [url(i)], createRevision: i }));
+const unstarted = (i: number, peerUrl: string) =>
+  m(i, { name: '', peerUrls: [peerUrl], isLearner: true, healthy: false });
+const regs = (...is: number[]) =>
+  is.map((i) => ({ id: `r${i}`, name: `etcd-${i}`, peerUrls: [url(i)], createRevision: i }));
 
 const rows: { name: string; input: Observation; want: Want }[] = [
   // restart

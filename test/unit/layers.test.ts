@@ -29,7 +29,8 @@ function repoDeps(f: { file: string; text: string }): string[] {
     ...f.text.matchAll(/^(?:import|export)\b[^'";]*?['"](\.{1,2}\/[^'"]+)['"]/gm),
     ...f.text.matchAll(/\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/g),
   ].map((m) => relative(root, resolve(root, dirname(f.file), m[1]!)));
-  const spelled = [...f.text.matchAll(/['"`]((?:test|bench|build|internal|cmd)\/[\w./-]+\.ts)['"`]/g)].map((m) => m[1]!);
+  const spelled = [...f.text.matchAll(/['"`]((?:test|bench|build|internal|cmd)\/[\w./-]+\.ts)['"`]/g)]
+    .map((m) => m[1]!);
   return [...specs, ...spelled];
 }
 
@@ -64,13 +65,14 @@ test('test/world/ stands alone: it uses nothing else from test/, bench/ or build
   const world = sources('test/world');
   assert.ok(world.length > 0, 'test/world/ has sources');
   const offenders = world.flatMap((f) =>
-    repoDeps(f).filter((d) => /^(test|bench|build)\//.test(d) && !d.startsWith('test/world/')).map((d) => `${f.file} -> ${d}`));
+    repoDeps(f).filter((d) => /^(test|bench|build)\//.test(d) && !d.startsWith('test/world/'))
+      .map((d) => `${f.file} -> ${d}`));
   assert.equal(offenders, []);
 });
 
 test('unit tests start no processes (those that run make, git or a program belong to test/integration/)', () => {
-  const spawning = sources('test/unit').filter((f) => importsOf(f.text).includes('node:child_process')).map((f) => f.file);
-  assert.equal(spawning, []);
+  const spawning = sources('test/unit').filter((f) => importsOf(f.text).includes('node:child_process'));
+  assert.equal(spawning.map((f) => f.file), []);
 });
 
 test('only the entry points set process.exitCode', () => {
