@@ -3,16 +3,14 @@
 // uses a namespace of its own (the rendered overlay with its namespace replaced).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../test/harness/world.ts';
-import { waitFor } from '../test/helpers/procs.ts';
-import { kubeTool } from '../test/helpers/tools.ts';
-
-const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+import { isReady, repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
+import { waitFor } from '../test/world/procs.ts';
+import { kubeTool } from '../test/world/tools.ts';
 
 async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
   await waitFor(`${n} ready members in ${ns}`, async () => {
     const pods = (await w.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
-    return pods.length === n && pods.every(ready) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
+    return pods.length === n && pods.every(isReady) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
   }, 240_000, 100);
 }
 
@@ -33,16 +31,16 @@ export async function k8sBench(reps: number, log: (m: string) => void): Promise<
 
       const victim = await w.core.readNamespacedPod({ name: 'deis-etcd-1', namespace: ns });
       const t1 = performance.now();
-      await w.agent.deletePod(ns, 'deis-etcd-1');
+      await w.faults.deletePod(ns, 'deis-etcd-1');
       await readyMembers(w, ns, 3, victim.metadata!.uid);
       out.healMs.push(performance.now() - t1);
 
       const t2 = performance.now();
-      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 5);
+      await w.faults.scaleStatefulSet(ns, 'deis-etcd', 5);
       await readyMembers(w, ns, 5);
       out.scaleUpMs.push(performance.now() - t2);
       const t3 = performance.now();
-      await w.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
+      await w.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
       await readyMembers(w, ns, 3);
       out.scaleDownMs.push(performance.now() - t3);
       await w.kubectl(['delete', 'namespace', ns, '--wait=false']);

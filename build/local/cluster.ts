@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { etcdTool } from '../../test/helpers/tools.ts';
+import { etcdTool } from '../../test/world/tools.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const state = join(root, '.local', 'direct');

@@ -1,10 +1,10 @@
-// `make up` / `make cluster-up` / `make down`: starts the test world (test/harness/daemon.ts) in the
+// `make up` / `make cluster-up` / `make down`: starts the test world (build/local/world-daemon.ts) in the
 // background and waits for it; with `up`, also for discovery and three members to be Ready.
 // Usage: node build/local/world.ts up|cluster-up|down
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { etcdTool, kubeTool } from '../../test/helpers/tools.ts';
+import { etcdTool, kubeTool } from '../../test/world/tools.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const local = join(root, '.local');
@@ -20,7 +20,8 @@ async function up(product: boolean): Promise<void> {
   if (pid() && running(pid())) throw new Error('the local world is already running: make down first');
   mkdirSync(local, { recursive: true });
   const log = openSync(join(local, 'world.log'), 'w');
-  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'test/harness/daemon.ts'), ...(product ? ['--product'] : [])], { stdio: ['ignore', log, log], detached: true });
+  const daemon = [join(root, 'build/local/world-daemon.ts'), ...(product ? ['--product'] : [])];
+  const child = spawn(join(root, 'node_modules/.bin/node'), daemon, { stdio: ['ignore', log, log], detached: true });
   child.unref();
   writeFileSync(pidFile, String(child.pid));
   const deadline = Date.now() + 120_000;

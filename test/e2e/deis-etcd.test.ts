@@ -4,54 +4,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../harness/world.ts';
-import { waitFor, within } from '../helpers/procs.ts';
+import { members, type Members } from '../helpers/members.ts';
+import { waitFor, within } from '../world/procs.ts';
+import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
 
 const ns = 'deis-etcd';
 let world: TestWorld;
-
-async function memberPods() {
-  return (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
-}
-const isReady = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
-async function client(): Promise<Etcd3> {
-  const pods = (await memberPods()).filter(isReady);
-  return new Etcd3({ hosts: pods.map((p) => `http://${p.status!.podIP}:2379`), dialTimeout: 2000 });
-}
-
-async function members(): Promise<{ name: string; peer: string; learner: boolean }[]> {
-  const c = await client();
-  try {
-    return (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members.map((m) => ({ name: m.name, peer: m.peerURLs.join(','), learner: !!m.isLearner }));
-  } finally {
-    c.close();
-  }
-}
-
-/** Waits until `n` member pods are Ready and the member list is exactly those pods at their IPs. */
-async function converged(n: number, timeoutMs = 120_000): Promise<void> {
-  let last = '';
-  await waitFor(`${n} ready members matching the pods`, async () => {
-    const pods = await memberPods();
-    if (pods.length !== n || !pods.every(isReady)) { last = `pods: ${pods.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ')}`; return false; }
-    const want = pods.map((p) => `${p.metadata!.name}=http://${p.status!.podIP}:2380`).sort();
-    const got = (await members()).map((m) => `${m.name}=${m.peer}${m.learner ? '(learner)' : ''}`).sort();
-    last = `members: ${got.join(' ')}; want ${want.join(' ')}`;
-    return JSON.stringify(want) === JSON.stringify(got);
-  }, timeoutMs, 500).catch(async (err) => {
-    const logs = await Promise.all((await memberPods()).map(async (p) => `--- ${p.metadata!.name}\n${(await world.agent.logs(ns, p.metadata!.name!)).split('\n').filter((l) => !l.includes('"msg":"etcd"')).slice(-8).join('\n')}`));
-    throw new Error(`${String(err)}; ${last}\n${logs.join('\n')}\nagent: ${world.agent.recentErrors().slice(-5).join(' | ')}`);
-  });
-}
-
-async function get(key: string): Promise<string | null> {
-  const c = await client();
-  try { return await within(5000, 'get', c.get(key).string()); } finally { c.close(); }
-}
+let m: Members;
 
 test.before(async () => {
   world = await startTestWorld();
+  m = members(world, ns);
   await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
 });
 test.after(async () => {
@@ -67,11 +30,11 @@ test('every overlay passes kubectl apply --dry-run=server', async () => {
 });
 
 test('apply: discovery ready, 3 members Ready, member list names exactly the pods, one cluster', async () => {
-  await converged(3, 180_000);
+  await m.converged(3, { timeoutMs: 180_000 });
   const secret = await world.core.readNamespacedSecret({ name: 'deis-etcd-discovery-token', namespace: ns });
   assert.match(Buffer.from(secret.data!.token!, 'base64').toString(), /^[0-9a-f]{32}$/, 'discovery generated the token Secret');
   const ids = new Set<string>();
-  for (const p of await memberPods()) {
+  for (const p of await m.pods()) {
     const c = new Etcd3({ hosts: `http://${p.status!.podIP}:2379` });
     try { ids.add((await within(5000, 'status', c.maintenance.status())).header.cluster_id); } finally { c.close(); }
   }
@@ -84,29 +47,33 @@ test('a key written through the deis-etcd Service reads back', async () => {
   try {
     await within(5000, 'put', c.put('e2e/key').value('through-the-service').exec());
   } finally { c.close(); }
-  assert.is(await get('e2e/key'), 'through-the-service');
+  assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
 test('delete one member pod: it returns, 3 members, no stale member, data intact', async () => {
-  await world.agent.deletePod(ns, 'deis-etcd-1');
-  await waitFor('deis-etcd-1 replaced', async () => (await memberPods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.status?.podIP && !isReady(p)) || false, 60_000, 250).catch(() => undefined);
-  await converged(3);
-  assert.is(await get('e2e/key'), 'through-the-service');
+  const old = (await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-1');
+  assert.ok(old, 'deis-etcd-1 runs');
+  await world.faults.deletePod(ns, 'deis-etcd-1');
+  // the replacement is a new pod of the same name (whether or not it is Ready yet when seen)
+  const replaced = async () => (await m.pods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.metadata!.uid !== old.metadata!.uid);
+  await waitFor('deis-etcd-1 replaced by a new pod', replaced, 60_000, 250);
+  await m.converged(3);
+  assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
 test('SIGKILL a member\'s processes: restarted by the node agent, it rejoins from its data', async () => {
-  world.agent.signal(ns, 'deis-etcd-2', 'SIGKILL');
-  await waitFor('restart counted', async () => ((await memberPods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 250);
-  await converged(3);
-  assert.is(await get('e2e/key'), 'through-the-service');
+  world.faults.signal(ns, 'deis-etcd-2', 'SIGKILL');
+  await waitFor('restart counted', async () => ((await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 250);
+  await m.converged(3);
+  assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
 test('scale 3 -> 5 -> 3: membership follows the replicas, data intact', async () => {
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 5);
-  await converged(5);
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
-  await converged(3);
-  assert.is(await get('e2e/key'), 'through-the-service');
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 5);
+  await m.converged(5);
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
+  await m.converged(3);
+  assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
 test('RBAC: without list on pods, boot fails with a message naming it', async () => {
@@ -116,16 +83,16 @@ test('RBAC: without list on pods, boot fails with a message naming it', async ()
   const cut = { ...parsed, rules: parsed.rules.map((r) => (r.resources.includes('pods') ? { ...r, verbs: ['get'] } : r)) };
   await world.kubectl(['replace', '-f', '-'], JSON.stringify(cut));
   try {
-    await world.agent.deletePod(ns, 'deis-etcd-0');
+    await world.faults.deletePod(ns, 'deis-etcd-0');
     const line = await waitFor('the RBAC error line', async () => {
-      const log = await world.agent.logs(ns, 'deis-etcd-0');
+      const log = await m.logs('deis-etcd-0');
       return log.split('\n').find((l) => l.includes('"level":"error"') && l.includes('refused to list pods'));
     }, 60_000, 500);
     assert.match(line, /grant 'list' on 'pods'/);
   } finally {
     await world.kubectl(['replace', '-f', '-'], JSON.stringify(parsed));
   }
-  await converged(3);
+  await m.converged(3);
 });
 
 test.run();

@@ -4,11 +4,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { startTestWorld, type TestWorld } from '../harness/world.ts';
-import { programEnv, runProgramProcess } from '../helpers/programs.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
-import { freeAddress } from '../helpers/net.ts';
-import { etcdTool } from '../helpers/tools.ts';
+import { startTestWorld, type TestWorld } from '../world/world.ts';
+import { programEnv, runProgramProcess } from '../world/programs.ts';
+import { tempDir, waitFor } from '../world/procs.ts';
+import { freeAddress } from '../world/net.ts';
+import { etcdTool } from '../world/tools.ts';
 
 let world: TestWorld;
 test.before(async () => { world = await startTestWorld(); });

@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultPrograms, repoRoot, startTestWorld, type TestWorld } from '../harness/world.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
+import { defaultPrograms, isReady, repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
+import { tempDir, waitFor } from '../world/procs.ts';
 
 let world: TestWorld;
 const readyFile = join(tempDir(), 'ready');
@@ -69,10 +69,9 @@ const info = async (ip: string, port = 8000): Promise<Info> => (await (await fet
 async function pods() {
   return (await world.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=fixture' })).items;
 }
-const ready = (p: Awaited<ReturnType<typeof pods>>[number]) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 test.before(async () => {
-  world = await startTestWorld({ programs: { ...defaultPrograms(), '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/harness/fixtures/http-server.ts')] } });
+  world = await startTestWorld({ programs: { ...defaultPrograms(), '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/e2e/fixtures/http-server.ts')] } });
   startMs = Date.now() - started;
   writeFileSync(readyFile, '');
   await world.kubectl(['apply', '-f', '-'], manifest);
@@ -82,7 +81,7 @@ test.after(async () => {
 });
 
 test('three pods run with distinct loopback addresses, env and secrets resolved', async () => {
-  await waitFor('3 ready pods', async () => { const ps = await pods(); return ps.length === 3 && ps.every(ready) ? ps : false; }, 60_000, 250).catch((err) => {
+  await waitFor('3 ready pods', async () => { const ps = await pods(); return ps.length === 3 && ps.every(isReady) ? ps : false; }, 60_000, 250).catch((err) => {
     throw new Error(`${String(err)}; agent errors: ${world.agent.recentErrors().join(' | ')}`);
   });
   const ps = await pods();
@@ -113,10 +112,10 @@ test('the Service ClusterIP reaches a pod', async () => {
 test('a deleted pod comes back with the same name and its volume data', async () => {
   const old = (await pods()).find((p) => p.metadata!.name === 'fixture-1')!;
   const before = await info(old.status!.podIP!);
-  await world.agent.deletePod('default', 'fixture-1');
+  await world.faults.deletePod('default', 'fixture-1');
   const again = await waitFor('fixture-1 back and ready', async () => {
     const p = (await pods()).find((x) => x.metadata!.name === 'fixture-1');
-    return p && ready(p) && p.metadata!.uid !== old.metadata!.uid ? p : false;
+    return p && isReady(p) && p.metadata!.uid !== old.metadata!.uid ? p : false;
   }, 60_000, 250);
   const after = await waitFor('fixture-1 answers', () => info(again.status!.podIP!), 10_000, 200);
   assert.is(after.starts, before.starts + 1, 'the counter on its volume survived');
@@ -124,18 +123,18 @@ test('a deleted pod comes back with the same name and its volume data', async ()
 
 test('Ready follows the readiness probe', async () => {
   rmSync(readyFile);
-  await waitFor('all pods not ready', async () => (await pods()).every((p) => !ready(p)), 20_000, 250).catch(async (err) => {
+  await waitFor('all pods not ready', async () => (await pods()).every((p) => !isReady(p)), 20_000, 250).catch(async (err) => {
     throw new Error(`${String(err)}: ${await world.kubectl(['get', 'pods', '-o', 'wide'])} ${world.agent.recentErrors().join(' | ')}`);
   });
   writeFileSync(readyFile, '');
-  await waitFor('all pods ready again', async () => (await pods()).every(ready), 20_000, 250);
+  await waitFor('all pods ready again', async () => (await pods()).every(isReady), 20_000, 250);
 });
 
 test('a SIGKILLed container is restarted', async () => {
-  world.agent.signal('default', 'fixture-0', 'SIGKILL');
+  world.faults.signal('default', 'fixture-0', 'SIGKILL');
   await waitFor('restart count 1 and ready', async () => {
     const p = (await pods()).find((x) => x.metadata!.name === 'fixture-0')!;
-    return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(p);
+    return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && isReady(p);
   }, 30_000, 250);
 });
 

@@ -5,93 +5,93 @@
 // keeps its cluster ID and data because its peer URLs advertise DNS names (--peer-service).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Etcd3 } from 'etcd3';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld, type TestWorld } from '../harness/world.ts';
-import { waitFor, within } from '../helpers/procs.ts';
+import { members, type Members } from '../helpers/members.ts';
+import { waitFor } from '../world/procs.ts';
+import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
 
 const ns = 'deis-etcd';
 let world: TestWorld;
+let m: Members;
 
-const memberPods = async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
-const isReady = (p: { status?: { conditions?: { type: string; status: string }[] } }) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
-async function withClient<T>(fn: (c: Etcd3) => Promise<T>): Promise<T> {
-  const pods = (await memberPods()).filter(isReady);
-  const c = new Etcd3({ hosts: pods.map((p) => `http://${p.status!.podIP}:2379`), dialTimeout: 2000 });
-  try { return await within(8000, 'etcd call', fn(c)); } finally { c.close(); }
-}
-
-/** Waits for n Ready member pods that are exactly the members, at their pod IPs (or DNS names). */
-async function converged(n: number, timeoutMs = 150_000, dns = false): Promise<string> {
-  let last = '';
-  return waitFor(`${n} ready members matching the pods`, async () => {
-    const pods = await memberPods();
-    if (pods.length !== n || !pods.every(isReady)) { last = pods.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' '); return false; }
-    const want = pods.map((p) => `${p.metadata!.name}=http://${dns ? `${p.metadata!.name}.deis-etcd-peers.${ns}.svc.cluster.local` : p.status!.podIP}:2380`).sort();
-    const r = await withClient((c) => c.cluster.memberList({ linearizable: true }));
-    const got = r.members.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? '(learner)' : ''}`).sort();
-    last = got.join(' ');
-    return JSON.stringify(want) === JSON.stringify(got) ? r.header.cluster_id : false;
-  }, timeoutMs, 500).catch(async (err) => {
-    const logs = await Promise.all((await memberPods()).map(async (p) => `--- ${p.metadata!.name}\n${(await world.agent.logs(ns, p.metadata!.name!)).split('\n').filter((l) => !l.includes('"msg":"etcd"')).slice(-6).join('\n')}`));
-    throw new Error(`${String(err)}; last: ${last}\n${logs.join('\n')}`);
-  });
+/** Deletes the StatefulSet (its claims stay) and waits until its pods are gone. */
+async function deleteStatefulSet(): Promise<void> {
+  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
+  await m.gone();
 }
 
 test.before(async () => {
   world = await startTestWorld();
+  m = members(world, ns);
   await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
-  await converged(3, 180_000);
-  await withClient((c) => c.put('r/key').value('v').exec());
+  await m.converged(3, { timeoutMs: 180_000 });
+  await m.withClient((c) => c.put('r/key').value('v').exec());
 });
 test.after(async () => {
   await world?.stop();
 });
 
 test('a member whose pod left without removing itself is removed by the leader\'s heal pass', async () => {
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 4);
-  await converged(4);
-  world.agent.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
-  await world.agent.scaleStatefulSet(ns, 'deis-etcd', 3);
-  await converged(3);
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 4);
+  await m.converged(4);
+  const list = await m.withClient((c) => c.cluster.memberList({ linearizable: true }));
+  const leaving = list.members.find((x) => x.name === 'deis-etcd-3');
+  assert.ok(leaving, 'deis-etcd-3 is a member');
+  const stayers = async () => (await m.pods()).filter((p) => p.metadata!.name !== 'deis-etcd-3').map((p) => ({
+    pod: p.metadata!.name!, uid: p.metadata!.uid, restarts: p.status?.containerStatuses?.[0]?.restartCount,
+  })).sort((x, y) => x.pod.localeCompare(y.pod));
+  const before = await stayers();
+  world.faults.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
+  await m.converged(3);
+  // none of the others booted meanwhile (same pods, no restarts), so no join removed it: a running
+  // member's heal pass did, the only other code that logs 'member removed'
+  assert.equal(await stayers(), before, 'the other members ran throughout');
+  const removed = [];
+  for (const { pod } of before) {
+    for (const e of await m.entries(pod)) {
+      if (e.msg === 'member removed') removed.push({ memberId: e.memberId, member: e.member, why: e.why });
+    }
+  }
+  // why: pod-gone once its pod is gone; a heal pass that removes members beyond the replicas (main
+  // since 79dc083) says scale-down. Either way a running member removed it, not the member itself.
+  const id = BigInt(leaving.ID).toString(16);
+  const got = removed.map((r) => `${String(r.member)} ${String(r.memberId)}`);
+  assert.equal(got, [`deis-etcd-3 ${id}`], 'one removal, of deis-etcd-3, by a member that stays');
+  assert.match(String(removed[0]!.why), /^(pod-gone|scale-down)$/);
 });
 
 test('a replacement started while discovery is down completes; no duplicate members', async () => {
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=0']);
   await waitFor('discovery gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=discovery' })).items.length === 0, 60_000, 250);
-  await world.agent.deletePod(ns, 'deis-etcd-1');
-  await converged(3);
+  await world.faults.deletePod(ns, 'deis-etcd-1');
+  await m.converged(3);
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=1']);
-  assert.is(await withClient((c) => c.get('r/key').string()), 'v');
+  assert.is(await m.get('r/key'), 'v');
 });
 
 test('the StatefulSet deleted (no volumes) and re-applied: a new cluster forms through discovery', async () => {
-  const before = await converged(3);
-  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
-  await waitFor('member pods gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.length === 0, 120_000, 500);
+  const before = await m.converged(3);
+  await deleteStatefulSet();
   await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
-  const after = await converged(3, 180_000);
+  const after = await m.converged(3, { timeoutMs: 180_000 });
   assert.is.not(after, before, 'a new cluster ID');
-  assert.is(await withClient((c) => c.get('r/key').string()), null, 'an empty new cluster (no volumes)');
+  assert.is(await m.get('r/key'), null, 'an empty new cluster (no volumes)');
 });
 
 test('with persistent volumes and DNS peer URLs, a deleted and re-applied StatefulSet keeps its cluster ID and data', async () => {
   const overlay = join(repoRoot, 'test/e2e/overlays/local-volumes');
-  const gone = () => waitFor('member pods gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.length === 0, 120_000, 500);
-  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
-  await gone();
+  await deleteStatefulSet();
   await world.kubectl(['apply', '-k', overlay]);
-  const id = await converged(3, 180_000, true);
-  await withClient((c) => c.put('r/persistent').value('kept').exec());
-  const ipsBefore = (await memberPods()).map((p) => p.status!.podIP).sort();
-  await world.kubectl(['delete', 'statefulset', 'deis-etcd', '-n', ns, '--wait=true', '--timeout=120s']);
-  await gone();
+  const id = await m.converged(3, { timeoutMs: 180_000, dns: true });
+  await m.withClient((c) => c.put('r/persistent').value('kept').exec());
+  const ipsBefore = (await m.pods()).map((p) => p.status!.podIP).sort();
+  await deleteStatefulSet();
   await world.kubectl(['apply', '-k', overlay]);
-  const after = await converged(3, 180_000, true);
-  assert.is.not((await memberPods()).map((p) => p.status!.podIP).sort().join(), ipsBefore.join(), 'every pod came back with a new IP');
+  const after = await m.converged(3, { timeoutMs: 180_000, dns: true });
+  assert.is.not((await m.pods()).map((p) => p.status!.podIP).sort().join(), ipsBefore.join(), 'every pod came back with a new IP');
   assert.is(after, id, 'the same cluster ID');
-  assert.is(await withClient((c) => c.get('r/persistent').string()), 'kept');
+  assert.is(await m.get('r/persistent'), 'kept');
 });
 
 test.run();

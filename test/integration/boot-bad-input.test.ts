@@ -4,10 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { programEnv, runToExit, startDiscovery, type DiscoveryProcess } from '../helpers/programs.ts';
-import { tempDir } from '../helpers/procs.ts';
-import { etcdTool } from '../helpers/tools.ts';
-import { freeAddress } from '../helpers/net.ts';
+import { programEnv, runToExit, startDiscovery, type DiscoveryProcess } from '../world/programs.ts';
+import { tempDir } from '../world/procs.ts';
+import { etcdTool } from '../world/tools.ts';
+import { freeAddress } from '../world/net.ts';
 
 const dir = tempDir();
 const aFile = join(dir, 'a-file');

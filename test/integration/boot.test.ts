@@ -5,9 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
-import { startBoot, startDiscovery, waitReady, type BootProcess, type DiscoveryProcess } from '../helpers/programs.ts';
-import { tempDir, waitFor, within } from '../helpers/procs.ts';
-import { freeAddress } from '../helpers/net.ts';
+import { startBoot, startDiscovery, waitReady, type BootProcess, type DiscoveryProcess } from '../world/programs.ts';
+import { tempDir, waitFor, within } from '../world/procs.ts';
+import { freeAddress } from '../world/net.ts';
 
 const logDir = tempDir();
 let disc: DiscoveryProcess;

@@ -4,9 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { programEnv, runToExit } from '../helpers/programs.ts';
-import { tempDir } from '../helpers/procs.ts';
-import { etcdTool } from '../helpers/tools.ts';
+import { programEnv, runToExit } from '../world/programs.ts';
+import { tempDir } from '../world/procs.ts';
+import { etcdTool } from '../world/tools.ts';
 
 const dir = tempDir();
 const aFile = join(dir, 'a-file');

@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
-import { startEtcd, startEtcdCluster, waitHealthy, type EtcdCluster } from '../helpers/etcd.ts';
-import { etcdTool, etcdVersion } from '../helpers/tools.ts';
+import { startEtcd, startEtcdCluster, waitHealthy, type EtcdCluster } from '../world/etcd.ts';
+import { etcdTool, etcdVersion } from '../world/tools.ts';
 import { execFileSync } from 'node:child_process';
 
 let cluster: EtcdCluster;

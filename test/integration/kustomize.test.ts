@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { kubeTool } from '../helpers/tools.ts';
+import { kubeTool } from '../world/tools.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

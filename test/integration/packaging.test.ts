@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { bundle, repoRoot, type BuiltBundle } from '../../build/bundle.ts';
 import { buildExecutable, type BuiltExecutable } from '../../build/sea.ts';
-import { etcdTool } from '../helpers/tools.ts';
-import { freeAddress } from '../helpers/net.ts';
-import { startProcess, tempDir, waitFor } from '../helpers/procs.ts';
+import { etcdTool } from '../world/tools.ts';
+import { freeAddress } from '../world/net.ts';
+import { startProcess, tempDir, waitFor } from '../world/procs.ts';
 
 const node = join(repoRoot, 'node_modules/.bin/node');
 const deno = process.env.DENO ?? join(repoRoot, 'node_modules/.bin/deno');

@@ -1,10 +1,10 @@
 // Runs the test world in the foreground until SIGTERM/SIGINT, for `make cluster-up` and `make up`:
 // the control plane, the node agent and (with --product) the local overlay applied. It writes the
 // admin kubeconfig to .local/kubeconfig and `ready` into .local/world/state once the world is up.
-// Usage: node test/harness/daemon.ts [--product]
+// Usage: node build/local/world-daemon.ts [--product]
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld } from './world.ts';
+import { repoRoot, startTestWorld } from '../../test/world/world.ts';
 
 const local = join(repoRoot, '.local');
 const dir = join(local, 'world');

@@ -1,18 +1,23 @@
 // The test world in one call: a real control plane plus the node agent, with the image entrypoints
-// mapped to this checkout's programs and etcd on the containers' PATH. Used by the e2e suite and by
-// `make up`'s Kubernetes mode.
+// mapped to this checkout's programs and etcd on the containers' PATH.
+//
+// test/world/ is the local world shared by the tests, bench/ and build/local/ (`make up`): real etcd
+// processes, our programs, the control plane and the node agent on loopback. bench/ and build/ import
+// nothing else under test/, and test/world/ imports nothing from the rest of test/
+// (test/unit/layers.test.ts holds both rules).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { NodeAgent } from './node-agent.ts';
-import { etcdTool, kubeTool } from '../helpers/tools.ts';
-import { tempDir, waitFor } from '../helpers/procs.ts';
+import { NodeAgent } from './node-agent/agent.ts';
+import { Faults } from './node-agent/faults.ts';
+import { etcdTool, kubeTool } from './tools.ts';
+import { tempDir, waitFor } from './procs.ts';
+import { nodeBin as node, repoRoot } from './programs.ts';
 
+export { repoRoot };
 const run = promisify(execFile);
-export const repoRoot = new URL('../..', import.meta.url).pathname;
-const node = join(repoRoot, 'node_modules/.bin/node');
 
 /** Image entrypoints -> this checkout's programs. */
 export const defaultPrograms = (): Record<string, string[]> => ({
@@ -22,9 +27,15 @@ export const defaultPrograms = (): Record<string, string[]> => ({
   '/usr/local/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
 });
 
+/** Whether a pod's Ready condition is True. */
+export const isReady = (p: k8s.V1Pod): boolean =>
+  !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
 export interface TestWorld {
   cp: ControlPlane;
   agent: NodeAgent;
+  /** Faults to inject: signal a pod's processes, delete a pod (with its volumes), scale a StatefulSet. */
+  faults: Faults;
   kubeconfig: string;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
@@ -33,7 +44,9 @@ export interface TestWorld {
   stop(): Promise<void>;
 }
 
-export async function startTestWorld(opts: { dir?: string; programs?: Record<string, string[]> } = {}): Promise<TestWorld> {
+export async function startTestWorld(
+  opts: { dir?: string; programs?: Record<string, string[]> } = {},
+): Promise<TestWorld> {
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
   const agent = new NodeAgent({
@@ -45,7 +58,8 @@ export async function startTestWorld(opts: { dir?: string; programs?: Record<str
   kc.loadFromFile(cp.kubeconfig);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   // the default ServiceAccount must exist before pods can be admitted
-  await waitFor('the default ServiceAccount', async () => (await core.listNamespacedServiceAccount({ namespace: 'default' })).items.length > 0, 30_000, 200);
+  const accounts = async () => (await core.listNamespacedServiceAccount({ namespace: 'default' })).items;
+  await waitFor('the default ServiceAccount', async () => (await accounts()).length > 0, 30_000, 200);
   const kubectl = async (args: string[], input?: string) => {
     const p = run(kubeTool('kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { maxBuffer: 16 * 2 ** 20 });
     if (input !== undefined) { p.child.stdin!.end(input); }
@@ -55,8 +69,9 @@ export async function startTestWorld(opts: { dir?: string; programs?: Record<str
       throw new Error(`kubectl ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
     }
   };
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
   return {
-    cp, agent, kubeconfig: cp.kubeconfig, core, apps: kc.makeApiClient(k8s.AppsV1Api), kubectl,
+    cp, agent, faults: new Faults({ core, apps, pods: agent }), kubeconfig: cp.kubeconfig, core, apps, kubectl,
     async stop() {
       await agent.stop();
       await cp.stop();

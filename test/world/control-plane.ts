@@ -2,19 +2,19 @@
 // kube-apiserver (RBAC + Node authorizers, service-account token signing, service range 127.100.0.0/16),
 // kube-controller-manager and kube-scheduler, from the pinned binaries of build/tools. Certificates and
 // an admin kubeconfig are generated into a temp dir; readiness is polled on /readyz; every process is
-// torn down with the test process (test/helpers/procs.ts).
+// torn down with the test process (procs.ts).
 //
 // One deviation from a real cluster, forced by the API server's validation: Endpoints and
 // EndpointSlices may not hold loopback addresses, and our pods' IPs are loopback addresses. The
 // endpoint controllers therefore cannot publish pod IPs; the node agent's service proxy resolves
-// Services to ready pods itself (see node-agent.ts).
+// Services to ready pods itself (see node-agent/service-proxy.ts).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEtcd, waitHealthy } from '../helpers/etcd.ts';
-import { freePort } from '../helpers/net.ts';
-import { startProcess, tempDir, waitFor, type TestProcess } from '../helpers/procs.ts';
-import { kubeTool } from '../helpers/tools.ts';
+import { startEtcd, waitHealthy } from './etcd.ts';
+import { freePort } from './net.ts';
+import { startProcess, tempDir, waitFor, type TestProcess } from './procs.ts';
+import { kubeTool } from './tools.ts';
 
 export const SERVICE_RANGE = '127.100.0.0/16';
 

@@ -1,0 +1,211 @@
+// The test world's kubelet: registers a Node (node.ts) and runs the pods bound to it as local
+// processes. Each pod gets its own loopback address (127.10.x.y) as status.podIP and a state dir;
+// its containers run as process groups (container.ts) with the kubelet's env (env.ts) and volumes
+// (volumes.ts); the agent reports status (status.ts) with Ready from the readiness probes
+// (probes.ts), restarts containers per restartPolicy, and on deletion sends SIGTERM, waits the grace
+// period, sends SIGKILL, then lets the object go. Beside the pods it runs the PV provisioner
+// (provisioner.ts), the service proxy (service-proxy.ts) and the cluster-DNS hosts file (hosts.ts);
+// tests inject faults through faults.ts. Everything is polled (no watches): pods every 300 ms.
+// Not modelled: resource limits, users (containers run as this process's user), image pulls.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { killPod, logFile, startContainer, type ContainerContext } from './container.ts';
+import type { PodProcesses } from './faults.ts';
+import { HostsFile } from './hosts.ts';
+import { NodeRegistration } from './node.ts';
+import { probe } from './probes.ts';
+import { provisionVolumes } from './provisioner.ts';
+import { ServiceProxy } from './service-proxy.ts';
+import { newRun, now, type AgentOptions, type Run } from './state.ts';
+import { reportStatus } from './status.ts';
+
+export type { AgentOptions } from './state.ts';
+
+const finished = (pod: k8s.V1Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+export class NodeAgent implements PodProcesses {
+  readonly nodeName: string;
+  private readonly core: k8s.CoreV1Api;
+  private readonly node: NodeRegistration;
+  private readonly proxy: ServiceProxy;
+  private readonly hosts: HostsFile;
+  private readonly ctx: ContainerContext;
+  private readonly runs = new Map<string, Run>();
+  private readonly opts: AgentOptions;
+  private nextIp = 0;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+  private readonly errors: string[] = [];
+
+  constructor(opts: AgentOptions) {
+    this.opts = opts;
+    this.nodeName = opts.nodeName ?? 'local-node';
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(opts.kubeconfig);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.node = new NodeRegistration(kc, this.nodeName);
+    this.proxy = new ServiceProxy(this.core, (err) => this.note(err));
+    mkdirSync(opts.stateDir, { recursive: true });
+    this.hosts = new HostsFile(join(opts.stateDir, 'hosts'), opts.clusterDomain);
+    this.ctx = { core: this.core, opts, hostsFile: this.hosts.path };
+    // however this process ends, no pod process outlives it
+    process.on('exit', () => {
+      for (const run of this.runs.values()) {
+        for (const c of run.containers.values()) {
+          if (c.proc?.pid) { try { process.kill(-c.proc.pid, 'SIGKILL'); } catch { /* gone */ } }
+        }
+      }
+    });
+  }
+
+  /** Recent loop errors, for debugging a failing test. */
+  recentErrors(): string[] { return this.errors.slice(-20); }
+
+  private note(err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    this.errors.push(`${now()} ${msg}`);
+    if (this.errors.length > 200) this.errors.shift();
+  }
+
+  async start(): Promise<void> {
+    await this.node.register();
+    const loop = async (fn: () => Promise<void>, everyMs: number) => {
+      while (!this.stopped) {
+        try { await fn(); } catch (err) { this.note(err); }
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+    };
+    this.loops = [
+      loop(() => this.syncPods(), 300),
+      loop(() => this.proxy.sync(), 500),
+      loop(() => provisionVolumes(this.core, this.opts.stateDir), 500),
+      loop(() => this.node.heartbeat(), 2000),
+    ];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+    for (const run of this.runs.values()) await killPod(run, 2);
+    this.proxy.close();
+  }
+
+  // --- what tests read ------------------------------------------------------------------------------
+  private find(ns: string, name: string): Run {
+    const run = [...this.runs.values()].find((r) => r.ns === ns && r.name === name && !r.killing);
+    if (!run) throw new Error(`pod ${ns}/${name} is not running on ${this.nodeName}`);
+    return run;
+  }
+
+  processGroup(ns: string, pod: string, container?: string): number {
+    const run = this.find(ns, pod);
+    const c = container ? run.containers.get(container) : [...run.containers.values()][0];
+    if (!c?.proc?.pid) throw new Error(`container of ${ns}/${pod} has no process`);
+    return c.proc.pid;
+  }
+
+  /** The address of a running pod. */
+  podIp(ns: string, pod: string): string { return this.find(ns, pod).ip; }
+
+  /** Logs of a pod's container (default: the first): its stdout and stderr across restarts. */
+  async logs(ns: string, pod: string, container?: string): Promise<string> {
+    const run = [...this.runs.values()].find((r) => r.ns === ns && r.name === pod);
+    if (!run) return '';
+    try { return readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8'); } catch { return ''; }
+  }
+
+  // --- pods -----------------------------------------------------------------------------------------
+  private allocateIp(): string {
+    const base = this.opts.podNet ?? 10;
+    const n = this.nextIp++;
+    return `127.${base}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+  }
+
+  private async syncPods(): Promise<void> {
+    const pods = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` })).items;
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      const run = this.runs.get(pod.metadata!.uid!);
+      if (run) run.pod = pod;
+    }
+    this.ensureRuns(pods);
+    this.hosts.update(this.runs.values());
+    for (const pod of pods) {
+      const uid = pod.metadata!.uid!;
+      seen.add(uid);
+      const run = this.runs.get(uid);
+      if (pod.metadata!.deletionTimestamp) {
+        if (run && !run.killing) {
+          run.killing = true;
+          void killPod(run, pod.metadata!.deletionGracePeriodSeconds ?? 30).then(() => this.finishDeletion(run));
+        } else if (!run) {
+          await this.forceDelete(pod).catch((err) => this.note(err));
+        }
+        continue;
+      }
+      if (finished(pod) || !run) continue;
+      run.pod = pod;
+      if (!run.killing) await this.tend(run);
+    }
+    for (const [uid, run] of this.runs) {
+      if (!seen.has(uid) && !run.killing) { // force-deleted behind our back
+        run.killing = true;
+        void killPod(run, 0).then(() => { this.runs.delete(uid); this.cleanup(run); });
+      }
+    }
+  }
+
+  /** A Run (address, state dir) for every new pod that should run, before any container starts. */
+  private ensureRuns(pods: k8s.V1Pod[]): void {
+    for (const pod of pods) {
+      const uid = pod.metadata!.uid!;
+      if (this.runs.has(uid) || pod.metadata!.deletionTimestamp || finished(pod)) continue;
+      this.runs.set(uid, newRun(pod, this.allocateIp(), join(this.opts.stateDir, 'pods', uid)));
+    }
+  }
+
+  /** Starts, restarts and probes a pod's containers, then reports its status if it changed. */
+  private async tend(run: Run): Promise<void> {
+    for (const c of run.containers.values()) {
+      if (!c.proc && Date.now() >= c.backoffUntil) {
+        const policy = run.pod.spec!.restartPolicy ?? 'Always';
+        if (c.lastExit && (policy === 'Never' || (policy === 'OnFailure' && c.lastExit.code === 0))) continue;
+        try {
+          await startContainer(this.ctx, run, c);
+        } catch (err) {
+          c.waitingReason = 'CreateContainerConfigError';
+          c.backoffUntil = Date.now() + 1000;
+          this.note(`${run.ns}/${run.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      if (c.proc && Date.now() >= c.nextProbe) {
+        const p = c.spec.readinessProbe;
+        c.nextProbe = Date.now() + 1000 * Math.max(1, p?.periodSeconds ?? 2);
+        c.ready = p ? await probe(run.ip, c.spec, p) : true;
+      }
+    }
+    await reportStatus(this.core, run);
+  }
+
+  private async finishDeletion(run: Run): Promise<void> {
+    await this.forceDelete(run.pod).catch((err) => this.note(err));
+    this.runs.delete(run.uid);
+    this.cleanup(run);
+  }
+
+  private async forceDelete(pod: k8s.V1Pod): Promise<void> {
+    const { name, namespace, uid } = pod.metadata!;
+    try {
+      // grace 0 goes in the body: the client drops a query parameter whose value is 0
+      const body = { gracePeriodSeconds: 0, preconditions: { uid } };
+      await this.core.deleteNamespacedPod({ name: name!, namespace: namespace!, body });
+    } catch (err) {
+      if (!(err instanceof k8s.ApiException && (err.code === 404 || err.code === 409))) throw err;
+    }
+  }
+
+  private cleanup(run: Run): void {
+    rmSync(run.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,78 @@
+// A container as a local process group: its command runs in a mount namespace of its own
+// (unshare -m) where the pod's volumes are bind-mounted at their mountPaths and the agent's hosts
+// file at /etc/hosts; image entrypoints (/bin/boot, /bin/discovery) map to this checkout's programs
+// through AgentOptions.programs; stdout and stderr go to <pod dir>/<container>.log. An exit arms the
+// restart back-off (1 s doubling to 30 s: shorter than the kubelet's, to keep tests quick).
+// Deletion: SIGTERM to every group, SIGKILL after the grace period.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { expand, resolveEnv } from './env.ts';
+import { now, type AgentOptions, type ContainerRun, type Run } from './state.ts';
+import { materializeVolumes } from './volumes.ts';
+
+export interface ContainerContext {
+  core: k8s.CoreV1Api;
+  opts: AgentOptions;
+  /** the cluster-DNS hosts file (hosts.ts), mounted at every container's /etc/hosts */
+  hostsFile: string;
+}
+
+/** Single-quotes s for /bin/sh. */
+const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The log file of a pod's container. */
+export const logFile = (run: Run, container: string) => join(run.dir, `${container}.log`);
+
+/** Starts container `c` of `run`: volumes, env, then the process; throws when one is not ready yet. */
+export async function startContainer(ctx: ContainerContext, run: Run, c: ContainerRun): Promise<void> {
+  const mounts = await materializeVolumes(ctx.core, run);
+  const env = await resolveEnv(ctx.core, ctx.opts, run, c.spec);
+  const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expand(a, env));
+  if (!argv.length) throw new Error(`container ${c.spec.name} has no command (images are not run here)`);
+  const mapped = ctx.opts.programs[argv[0]!];
+  const cmd = mapped ? [...mapped, ...argv.slice(1)] : argv;
+  const binds = (c.spec.volumeMounts ?? []).map((m) => {
+    const src = mounts.get(m.name);
+    if (!src) throw new Error(`volume ${m.name} of ${run.ns}/${run.name} is not ready`);
+    const at = sq(m.mountPath);
+    const ro = m.readOnly ? ` && mount -o remount,bind,ro ${at}` : '';
+    return `mkdir -p ${at} && mount --bind ${sq(m.subPath ? join(src, m.subPath) : src)} ${at}${ro}`;
+  });
+  binds.push(`mount --bind ${sq(ctx.hostsFile)} /etc/hosts`);
+  const script = [...binds, 'exec "$@"'].join(' && ');
+  mkdirSync(run.dir, { recursive: true });
+  const fd = openSync(logFile(run, c.spec.name), 'a');
+  const proc = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cmd], {
+    env, stdio: ['ignore', fd, fd], detached: true, cwd: c.spec.workingDir ?? '/',
+  });
+  c.proc = proc;
+  c.startedAt = now();
+  c.ready = false;
+  c.waitingReason = undefined;
+  c.nextProbe = Date.now() + 1000 * (c.spec.readinessProbe?.initialDelaySeconds ?? 0);
+  proc.once('exit', (code, signal) => {
+    c.proc = undefined;
+    c.ready = false;
+    c.lastExit = { code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15), at: now() };
+    if (!run.killing) {
+      c.restarts++;
+      c.backoffUntil = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, c.restarts - 1));
+    }
+  });
+}
+
+/** SIGTERM every container's process group, SIGKILL after graceS seconds; resolves once all are gone. */
+export async function killPod(run: Run, graceS: number): Promise<void> {
+  run.killing = true;
+  const procs = [...run.containers.values()].map((c) => c.proc).filter((p): p is ChildProcess => !!p);
+  const group = (p: ChildProcess, sig: NodeJS.Signals) => { try { process.kill(-p.pid!, sig); } catch { /* gone */ } };
+  // a paused (SIGSTOP) process ignores SIGTERM until SIGKILL, as under a real kubelet
+  for (const p of procs) group(p, 'SIGTERM');
+  const timer = setTimeout(() => { for (const p of procs) group(p, 'SIGKILL'); }, graceS * 1000);
+  const exited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
+  await Promise.all(procs.map((p) => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
+  clearTimeout(timer);
+  for (const p of procs) group(p, 'SIGKILL'); // anything the main process left behind
+}

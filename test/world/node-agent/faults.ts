@@ -1,0 +1,55 @@
+// The faults a test can inject into the world: signal a container's processes (SIGKILL a member,
+// SIGSTOP to pause one), delete a pod (its controller re-creates it), delete a pod and its volumes,
+// scale a StatefulSet. Stopping the discovery pod is a scale of its Deployment (kubectl).
+import { rmSync } from 'node:fs';
+import type * as k8s from '@kubernetes/client-node';
+
+/** What the faults need from the node agent: the process group of a running pod's container. */
+export interface PodProcesses {
+  /** The process group id of the container (default: the first); throws if it is not running. */
+  processGroup(ns: string, pod: string, container?: string): number;
+}
+
+export class Faults {
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly pods: PodProcesses;
+
+  constructor(deps: { core: k8s.CoreV1Api; apps: k8s.AppsV1Api; pods: PodProcesses }) {
+    this.core = deps.core;
+    this.apps = deps.apps;
+    this.pods = deps.pods;
+  }
+
+  /** Sends a signal to the process group of a pod's container (default: the first). */
+  signal(ns: string, pod: string, sig: NodeJS.Signals, container?: string): void {
+    process.kill(-this.pods.processGroup(ns, pod, container), sig);
+  }
+
+  async scaleStatefulSet(ns: string, name: string, replicas: number): Promise<void> {
+    const sts = await this.apps.readNamespacedStatefulSet({ name, namespace: ns });
+    sts.spec!.replicas = replicas;
+    await this.apps.replaceNamespacedStatefulSet({ name, namespace: ns, body: sts });
+  }
+
+  /** Deletes the pod with its grace period, as `kubectl delete pod` does. */
+  async deletePod(ns: string, name: string): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace: ns });
+  }
+
+  /** Deletes the pod's PersistentVolumeClaims and the data of their volumes, then the pod. */
+  async deletePodAndVolumes(ns: string, name: string): Promise<void> {
+    const pod = await this.core.readNamespacedPod({ name, namespace: ns });
+    for (const v of pod.spec?.volumes ?? []) {
+      if (!v.persistentVolumeClaim) continue;
+      const claimName = v.persistentVolumeClaim.claimName;
+      const pvc = await this.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace: ns });
+      if (pvc.spec?.volumeName) {
+        const pv = await this.core.readPersistentVolume({ name: pvc.spec.volumeName });
+        if (pv.spec?.hostPath?.path) rmSync(pv.spec.hostPath.path, { recursive: true, force: true });
+      }
+      await this.core.deleteNamespacedPersistentVolumeClaim({ name: claimName, namespace: ns });
+    }
+    await this.deletePod(ns, name);
+  }
+}

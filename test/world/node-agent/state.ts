@@ -1,0 +1,65 @@
+// What the node agent keeps per pod and per container while it runs them, shared by its modules, and
+// the options it is started with.
+import type { ChildProcess } from 'node:child_process';
+import type * as k8s from '@kubernetes/client-node';
+
+export interface AgentOptions {
+  kubeconfig: string;
+  /** API server host and port, given to pods as KUBERNETES_SERVICE_HOST/PORT. */
+  apiHost: string;
+  apiPort: number;
+  stateDir: string;
+  nodeName?: string;
+  /** image entrypoint -> argv prefix, e.g. '/bin/boot' -> [node, repo/cmd/boot/main.ts] */
+  programs: Record<string, string[]>;
+  /** prepended to PATH inside containers (e.g. the etcd binaries' directory) */
+  extraPath?: string[];
+  /** third octet range start for pod addresses: 127.<a>.<b>.<c> */
+  podNet?: number;
+  /** DNS domain of the pods' hosts-file names (default cluster.local) */
+  clusterDomain?: string;
+}
+
+/** A pod the agent runs: its address, its state dir (volumes, logs) and its containers. */
+export interface Run {
+  uid: string;
+  ns: string;
+  name: string;
+  ip: string;
+  dir: string;
+  pod: k8s.V1Pod;
+  containers: Map<string, ContainerRun>;
+  killing: boolean;
+  startTime: string;
+  /** the last status reported, so that an unchanged one is not written again */
+  statusKey: string;
+}
+
+export interface ContainerRun {
+  spec: k8s.V1Container;
+  proc: ChildProcess | undefined;
+  restarts: number;
+  ready: boolean;
+  startedAt: string | undefined;
+  lastExit: { code: number; at: string } | undefined;
+  backoffUntil: number;
+  nextProbe: number;
+  waitingReason: string | undefined;
+}
+
+export const now = () => new Date().toISOString();
+
+/** A new Run of `pod` at `ip`, its containers not started yet. */
+export function newRun(pod: k8s.V1Pod, ip: string, dir: string): Run {
+  const run: Run = {
+    uid: pod.metadata!.uid!, ns: pod.metadata!.namespace!, name: pod.metadata!.name!, ip, dir, pod,
+    containers: new Map(), killing: false, startTime: now(), statusKey: '',
+  };
+  for (const c of pod.spec!.containers) {
+    run.containers.set(c.name, {
+      spec: c, proc: undefined, restarts: 0, ready: false, startedAt: undefined, lastExit: undefined,
+      backoffUntil: 0, nextProbe: 0, waitingReason: 'ContainerCreating',
+    });
+  }
+  return run;
+}

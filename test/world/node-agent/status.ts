@@ -1,0 +1,42 @@
+// A pod's status as the kubelet reports it: phase, hostIP/podIP, container states and restart counts,
+// and the Ready/ContainersReady conditions from the readiness probes; written only when it changed.
+import type * as k8s from '@kubernetes/client-node';
+import type { ContainerRun, Run } from './state.ts';
+
+function containerStatus(run: Run, c: ContainerRun): k8s.V1ContainerStatus {
+  const exited = c.lastExit ? { exitCode: c.lastExit.code, finishedAt: new Date(c.lastExit.at) } : undefined;
+  const state: k8s.V1ContainerState = c.proc
+    ? { running: { startedAt: new Date(c.startedAt!) } }
+    : exited && c.backoffUntil <= Date.now() && run.pod.spec!.restartPolicy === 'Never'
+      ? { terminated: exited }
+      : { waiting: { reason: c.lastExit ? 'CrashLoopBackOff' : (c.waitingReason ?? 'ContainerCreating') } };
+  return {
+    name: c.spec.name, image: c.spec.image ?? '', imageID: '', ready: c.ready, restartCount: c.restarts,
+    started: !!c.proc, state, ...(exited ? { lastState: { terminated: exited } } : {}),
+  };
+}
+
+/** Writes the pod's status if it differs from the last one written (and the pod is still this run's). */
+export async function reportStatus(core: k8s.CoreV1Api, run: Run): Promise<void> {
+  const cs = [...run.containers.values()].map((c) => containerStatus(run, c));
+  const allReady = cs.every((c) => c.ready);
+  const anyRunning = cs.some((c) => c.state?.running);
+  const phase = anyRunning || cs.some((c) => c.restartCount > 0) ? 'Running' : 'Pending';
+  const cond = (type: string, ok: boolean): k8s.V1PodCondition =>
+    ({ type, status: ok ? 'True' : 'False', lastTransitionTime: new Date() });
+  const states = cs.map((c) => [c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]);
+  const key = JSON.stringify([phase, run.ip, states]);
+  if (key === run.statusKey) return;
+  const pod = await core.readNamespacedPod({ name: run.name, namespace: run.ns });
+  if (pod.metadata!.uid !== run.uid) return;
+  pod.status = {
+    ...pod.status, phase, hostIP: '127.0.0.1', hostIPs: [{ ip: '127.0.0.1' }], podIP: run.ip, podIPs: [{ ip: run.ip }],
+    startTime: new Date(run.startTime),
+    conditions: [
+      cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', allReady), cond('Ready', allReady),
+    ],
+    containerStatuses: cs,
+  };
+  await core.replaceNamespacedPodStatus({ name: run.name, namespace: run.ns, body: pod });
+  run.statusKey = key;
+}
