@@ -86,9 +86,15 @@ clean: ## remove dist/ and .local/deploy
 
 ##@ Tests
 .PHONY: test
-test: deps tools typecheck ## install what is missing, then run every suite (the README's test command)
+test: deps tools typecheck lint ## install what is missing, then run every suite (the README's test command)
 	$(NODE) build/docs.ts --check
 	$(NODE) test/run.ts unit integration integration@3.7 e2e
+
+.PHONY: lint format
+lint: deps ## formatter and linter check (biome): fails on any unformatted file or lint finding
+	node_modules/.bin/biome ci --error-on-warnings .
+format: deps ## format and apply safe lint fixes (biome)
+	node_modules/.bin/biome check --write .
 
 .PHONY: test-unit test-integration test-e2e
 test-unit: deps ## unit tests only (pure logic, no processes)

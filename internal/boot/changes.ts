@@ -109,9 +109,11 @@ async function handOff(ctx: BootContext, etcd: EtcdApi, views: MemberView[], lea
 
 /**
  * On a stop: an ordinary restart only hands leadership away, it never removes the member. When the
- * pod is going away for good (its ordinal is at or beyond the replicas), etcd keeps serving until this
- * member's removal is committed, by itself or by the leader's scale-down pass, each under the lock
- * and each keeping quorum; leadership goes to a member that stays. Bounded by --leave-timeout.
+ * pod is going away for good (its ordinal is at or beyond the replicas), etcd keeps serving until the
+ * leader's scale-down pass has removed this member (removals stay serialized on the leader, each
+ * keeping quorum, with no lock contention from the leavers); a leaving leader first hands leadership
+ * to a member that stays. Bounded by --leave-timeout; past it, the leader (or a quorum-loss recovery)
+ * finishes the job without this member.
  */
 export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promise<void> {
   const myId = ctx.member.id;
@@ -140,16 +142,21 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
       const st = await etcd.status(ctx.self.clientUrl);
       const { members } = await etcd.memberList();
       if (!members.some((m) => m.id === myId)) return true;
-      const views = await memberViews(etcd, members);
-      const step = scaleDownStep(views, st.leader, set, replicas);
-      if (step?.kind === 'move-leader') return handOff(ctx, etcd, views, st.leader, step.to).then(() => false);
-      if (!canRemove(views, myId)) return false;
-      await etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, () => removeMember(ctx, etcd, { id: myId, name: ctx.self.name, why: 'scale-down' }, 'remove-self'));
-      return true;
+      if (st.leader === myId) {
+        const step = scaleDownStep(await memberViews(etcd, members), st.leader, set, replicas);
+        if (step?.kind === 'move-leader') await handOff(ctx, etcd, [], st.leader, step.to);
+      }
+      return false;
     }).catch((err) => { lastErr = err; return false; });
-    if (removed) return;
+    if (removed) {
+      ctx.log.info('removed by the leader (scale-down)', { memberId: myId });
+      return;
+    }
     await ctx.clock.sleep(500);
   }
-  if (!etcdRunning()) return; // removed by the leader: etcd stops by itself once it learns that
+  if (!etcdRunning()) {
+    ctx.log.info('etcd stopped while leaving: removed by the leader (scale-down)', { memberId: myId });
+    return;
+  }
   ctx.log.warn('stopping before this member was removed; the leader removes it once quorum allows', { err: lastErr });
 }

@@ -90,6 +90,13 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
   const quorum: QuorumState = { lostSince: undefined, said: '' };
   let need: (n: Need) => void = () => undefined;
   const needs = new Promise<Need>((resolve) => { need = resolve; });
+  let said = '';
+  /** Logs a failing pass once per distinct error (a pass runs every second). */
+  const once = (msg: string, err: unknown) => {
+    const key = `${msg}: ${err instanceof Error ? err.message : String(err)}`;
+    if (key !== said) ctx.log.warn(msg, { err });
+    said = key;
+  };
   const loop = (async () => {
     let lastHeal = 0;
     let lastBeat = ctx.clock.now();
@@ -106,10 +113,10 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
         break;
       }
       if (q?.kind === 'wait') continue;
-      if (await scaleDownPass(ctx).catch((err) => void ctx.log.debug('scale-down pass failed', { err }))) continue;
+      if (await scaleDownPass(ctx).catch((err) => void once('scale-down pass failed', err))) continue;
       if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
       lastHeal = ctx.clock.now();
-      await healPass(ctx, state).catch((err) => ctx.log.warn('heal pass failed', { err }));
+      await healPass(ctx, state).catch((err) => once('heal pass failed', err));
     }
   })();
   return { stop: async () => { stop.abort(); await loop; }, needs };

@@ -58,7 +58,12 @@ export function members(world: TestWorld, ns: string): Members {
         return false;
       }
       const want = ps.map((p) => `${p.metadata!.name}=http://${peer(p)}:2380`).sort();
-      const r = await withClient((c) => c.cluster.memberList({ linearizable: true }));
+      // a pod can turn unready between the two reads: then look again rather than fail
+      const r = await withClient((c) => c.cluster.memberList({ linearizable: true })).catch((err: unknown) => {
+        last = `member list failed: ${String(err)}`;
+        return undefined;
+      });
+      if (!r) return false;
       const got = r.members.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? '(learner)' : ''}`).sort();
       last = `members: ${got.join(' ')}; want ${want.join(' ')}`;
       return JSON.stringify(want) === JSON.stringify(got) ? r.header.cluster_id : false;

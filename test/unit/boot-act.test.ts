@@ -254,22 +254,24 @@ test('heal: never removes a member when the rest would lose their healthy majori
   assert.equal(cluster.calls, []);
 });
 
-test('leave: on a scale-down the leader hands leadership away, then removes itself under the lock', async () => {
+test('leave: a leaving leader hands leadership to a member that stays, then waits for its removal', async () => {
   const cluster = threeMembers();
   const kube = FakeKube.withPods(3);
   kube.replicas = 2;
   const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1' }, { cluster, kube });
   f.ctx.member.id = '1';
-  // etcd-0 has ordinal 0 < 2 replicas: not a scale-down
+  // etcd-0 has ordinal 0 < 2 replicas: not a scale-down, only the hand-off
   await leave(f.ctx, () => true);
   assert.equal(cluster.calls, ['move-leader 2']);
   cluster.calls = [];
   cluster.leader = '3';
   const g = await fakeBoot(me3, { cluster, kube });
   g.ctx.member.id = '3';
-  await leave(g.ctx, () => true);
-  assert.equal(cluster.calls, ['move-leader 1', 'lock /_deis-etcd/locks/membership', 'remove 3']);
-  assert.ok(g.log.entries.some((e) => e.msg === 'member removed' && e.why === 'scale-down'));
+  let polls = 0;
+  g.clock.sleep = async () => { if (++polls === 2) cluster.members = cluster.members.filter((m) => m.id !== '3'); };
+  await leave(g.ctx, () => cluster.members.some((m) => m.id === '3'));
+  assert.equal(cluster.calls, ['move-leader 1'], 'leadership to etcd-0 (stays), no self-removal');
+  assert.is(polls, 2);
 });
 
 test('leave: an ordinary restart (ordinal < replicas) or an unreadable StatefulSet keeps the member', async () => {

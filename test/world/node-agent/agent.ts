@@ -7,7 +7,7 @@
 // (provisioner.ts), the service proxy (service-proxy.ts) and the cluster-DNS hosts file (hosts.ts);
 // tests inject faults through faults.ts. Everything is polled (no watches): pods every 300 ms.
 // Not modelled: resource limits, users (containers run as this process's user), image pulls.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { killPod, logFile, startContainer, type ContainerContext } from './container.ts';
@@ -108,11 +108,20 @@ export class NodeAgent implements PodProcesses {
   /** The address of a running pod. */
   podIp(ns: string, pod: string): string { return this.find(ns, pod).ip; }
 
-  /** Logs of a pod's container (default: the first): its stdout and stderr across restarts. */
+  /**
+   * Logs of a pod's container (default: the first): its stdout and stderr across restarts. A deleted
+   * pod's logs outlive it (kept under <stateDir>/logs/<ns>/<pod>/): the logs of every incarnation of
+   * that pod name, oldest first, then the running one's.
+   */
   async logs(ns: string, pod: string, container?: string): Promise<string> {
+    const kept = join(this.opts.stateDir, 'logs', ns, pod);
+    let out = '';
+    for (const f of (existsSync(kept) ? readdirSync(kept) : []).sort()) {
+      if (!container || f.startsWith(`${container}.`)) out += readFileSync(join(kept, f), 'utf8');
+    }
     const run = [...this.runs.values()].find((r) => r.ns === ns && r.name === pod);
-    if (!run) return '';
-    try { return readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8'); } catch { return ''; }
+    if (!run) return out;
+    try { return out + readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8'); } catch { return out; }
   }
 
   // --- pods -----------------------------------------------------------------------------------------
@@ -205,7 +214,14 @@ export class NodeAgent implements PodProcesses {
     }
   }
 
+  /** Removes a deleted pod's directory, keeping its containers' logs (see logs()). */
   private cleanup(run: Run): void {
+    const kept = join(this.opts.stateDir, 'logs', run.ns, run.name);
+    mkdirSync(kept, { recursive: true });
+    for (const name of run.containers.keys()) {
+      const stamp = new Date(run.startTime).toISOString().replace(/[:.]/g, '');
+      try { renameSync(logFile(run, name), join(kept, `${name}.${stamp}.log`)); } catch { /* never started */ }
+    }
     rmSync(run.dir, { recursive: true, force: true });
   }
 }
