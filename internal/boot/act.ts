@@ -15,6 +15,8 @@ export interface Start {
   args: string[];
   /** Client URLs of healthy voting members (learners refuse most RPCs, so a learner promotes through these). */
   endpoints: string[];
+  /** My member ID when known before etcd starts (a join's add, a restart's marker): promotion starts with etcd. */
+  memberId?: string | undefined;
 }
 
 export type Step = { kind: 'start'; start: Start } | { kind: 'again'; sleepMs: number };
@@ -79,7 +81,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       ctx.log.info('peer URL updated', { memberId, peerUrl: ctx.self.peerUrl });
     }
     await ctx.heartbeat.ensure();
-    return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints } };
+    return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints, memberId } };
   },
   async bootstrap(ctx, plan) {
     const { registry, cfg } = ctx;
@@ -99,8 +101,8 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   },
   async join(ctx, _plan, seen, loop) {
     try {
-      const args = await joinCluster(ctx, seen, quietOf(ctx, loop));
-      if (args) return { kind: 'start', start: { plan: 'join', args, endpoints: seen.endpoints } };
+      const joined = await joinCluster(ctx, seen, quietOf(ctx, loop));
+      if (joined) return { kind: 'start', start: { plan: 'join', args: joined.args, endpoints: seen.endpoints, memberId: joined.memberId } };
       return again(0);
     } catch (err) {
       if (!(err instanceof DeisError && err.retryable)) throw err;
