@@ -14,8 +14,8 @@ export interface Start {
   args: string[];
   /** Client URLs of healthy voting members (learners refuse most RPCs, so a learner promotes through these). */
   endpoints: string[];
-  /** For a join: the member ID etcd gave the learner. */
-  memberId?: string;
+  /** My member ID when known before etcd starts (a join's add, a restart's marker): promotion starts with etcd. */
+  memberId?: string | undefined;
 }
 
 export type Step = { kind: 'start'; start: Start } | { kind: 'again'; sleepMs: number };
@@ -79,7 +79,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       ctx.log.info('peer URL updated', { memberId, peerUrl: ctx.self.peerUrl });
     }
     await ctx.heartbeat.ensure();
-    return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints } };
+    return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints, memberId } };
   },
   async bootstrap(ctx, plan) {
     const { registry, cfg } = ctx;

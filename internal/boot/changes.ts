@@ -15,6 +15,8 @@ import type { JoinWatchdog } from './watchdog.ts';
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
 const LOCK_TTL_S = 30;
+/** How often a learner asks to be promoted while it catches up (cheap: a member list and a promote). */
+const PROMOTE_POLL_MS = 200;
 
 /** Removes one member (already gone is fine), counts and logs it with why. */
 export async function removeMember(ctx: BootContext, etcd: EtcdApi, r: Removal, kind: ChangeKind = 'remove'): Promise<void> {
@@ -28,7 +30,7 @@ export async function removeMember(ctx: BootContext, etcd: EtcdApi, r: Removal, 
 /**
  * Under the membership lock: decide again (the cluster may have changed while waiting for the lock),
  * carry out the removals, add myself as a learner (or reuse my own unstarted add after a crash).
- * Returns etcd's flags for joining, or undefined when the plan is no longer a join.
+ * Returns etcd's flags for joining and my member ID, or undefined when the plan is no longer a join.
  */
 export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet): Promise<{ args: string[]; memberId: string } | undefined> {
   return withEtcd(ctx, seen.endpoints, (etcd) => etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, async () => {
@@ -56,12 +58,14 @@ export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet
 }
 
 /**
- * Promotes this member if it is a learner, once it has caught up (etcd refuses before); the join
- * watchdog ends the wait when the learner stops progressing.
+ * Promotes this member if it is a learner, once it has caught up (etcd refuses before). The join
+ * watchdog ends the wait when the learner stops progressing; `stopped` ends the polling early (my etcd
+ * exited, or waiting for it failed).
  */
-export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string, watch: JoinWatchdog): Promise<void> {
+export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string, watch: JoinWatchdog, stopped?: AbortSignal): Promise<void> {
   for (;;) {
-    const me = (await retry('member list', () => etcd.memberList(), ctx)).members.find((m) => m.id === myId);
+    if (stopped?.aborted) throw new DeisError('etcd-exited', 'stopped promoting this member: its etcd is no longer starting');
+    const me = (await retry('member list', () => etcd.memberList(), { ...ctx, signal: stopped ?? ctx.signal })).members.find((m) => m.id === myId);
     if (!me?.isLearner) return;
     try {
       await etcd.memberPromote(myId);
@@ -71,7 +75,7 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string,
     } catch (err) {
       if (!(err instanceof DeisError && err.retryable)) throw err;
       await watch.check();
-      await ctx.clock.sleep(500, ctx.signal);
+      await ctx.clock.sleep(PROMOTE_POLL_MS, stopped ?? ctx.signal);
     }
   }
 }

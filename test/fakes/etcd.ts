@@ -5,7 +5,13 @@ import type { EtcdApi, Member, Status } from '../../internal/etcd/client.ts';
 import { DeisError, type EtcdReason } from '../../internal/errors.ts';
 import type { Fetch } from '../../internal/runtime.ts';
 
-export interface FakeMember extends Member { healthy: boolean; applied?: number }
+export interface FakeMember extends Member {
+  healthy: boolean;
+  /** A learner caught up with the leader (etcd then accepts its promotion); defaults to `healthy`. */
+  inSync?: boolean;
+  /** Its applied index, as its metrics listener reports it; undefined: the listener does not answer. */
+  applied?: number;
+}
 type Method = Exclude<keyof EtcdApi, 'close' | 'lease' | 'withLock'>;
 
 export class FakeCluster {
@@ -16,6 +22,8 @@ export class FakeCluster {
   rev = 0;
   /** Every mutating call, in order, e.g. "remove 3". */
   calls: string[] = [];
+  /** Runs after a promotion is committed (e.g. a learner stuck publishing becomes healthy). */
+  onPromote: ((m: FakeMember) => void) | undefined;
   private errors = new Map<Method, DeisError[]>();
   private nextId = 100;
 
@@ -79,9 +87,10 @@ export class FakeCluster {
         const m = c.members.find((x) => x.id === id);
         if (!m) throw membership('member-not-found', 'member not found');
         if (!m.isLearner) throw membership('not-a-learner', 'can only promote a learner member');
-        if (!m.healthy) throw membership('learner-not-ready', 'learner not in sync', true);
+        if (!(m.inSync ?? m.healthy)) throw membership('learner-not-ready', 'learner not in sync', true);
         m.isLearner = false;
         c.calls.push(`promote ${id}`);
+        c.onPromote?.(m);
       },
       async memberUpdate(id, peerUrls) {
         reach('memberUpdate');
