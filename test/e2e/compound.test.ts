@@ -57,8 +57,14 @@ test('3 -> 5, then 1 as soon as the 5 are Ready, then back to 3: one voter in be
   assert.is(await countKeys('before'), 50);
 });
 
+/** Back to 3 members, so that a failed test does not leave the next one a different cluster. */
+async function threeMembers(): Promise<string> {
+  await world.faults.scaleStatefulSet(ns, set, 3);
+  return m.converged(3, { timeoutMs: 180_000 });
+}
+
 test('2 of 3 lost at once (one forced): the survivor recovers quorum, the replacements rejoin, data intact', async () => {
-  const before = await m.converged(3);
+  const before = await threeMembers();
   await Promise.all([
     world.faults.deletePod(ns, 'deis-etcd-1'),
     world.core.deleteNamespacedPod({ name: 'deis-etcd-2', namespace: ns, body: { gracePeriodSeconds: 0 } }),
@@ -72,7 +78,7 @@ test('2 of 3 lost at once (one forced): the survivor recovers quorum, the replac
 });
 
 test('a joining learner that stalls (its first etcd paused at once) is removed and joins again', async () => {
-  await m.converged(3);
+  await threeMembers();
   const marker = join(tempDir(), 'stalled');
   const fixture = join(repoRoot, 'test/e2e/fixtures/stall-once-etcd.sh');
   // a rolling update replaces every member in turn (emptyDir: each joins anew); deis-etcd-1's first

@@ -26,10 +26,18 @@ export class Faults {
     process.kill(-this.pods.processGroup(ns, pod, container), sig);
   }
 
+  /** Sets a StatefulSet's replicas (read, change, replace; again on a write conflict with its controller). */
   async scaleStatefulSet(ns: string, name: string, replicas: number): Promise<void> {
-    const sts = await this.apps.readNamespacedStatefulSet({ name, namespace: ns });
-    sts.spec!.replicas = replicas;
-    await this.apps.replaceNamespacedStatefulSet({ name, namespace: ns, body: sts });
+    for (let attempt = 1; ; attempt++) {
+      const sts = await this.apps.readNamespacedStatefulSet({ name, namespace: ns });
+      sts.spec!.replicas = replicas;
+      try {
+        await this.apps.replaceNamespacedStatefulSet({ name, namespace: ns, body: sts });
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || attempt >= 10) throw err;
+      }
+    }
   }
 
   /** Deletes the pod with its grace period, as `kubectl delete pod` does. */
