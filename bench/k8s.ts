@@ -8,24 +8,43 @@ import { waitFor } from '../test/world/procs.ts';
 import { kubeTool } from '../test/world/tools.ts';
 
 async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
-  await waitFor(`${n} ready members in ${ns}`, async () => {
-    const pods = (await w.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })).items.filter((p) => !p.metadata?.deletionTimestamp);
-    return pods.length === n && pods.every(isReady) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
-  }, 240_000, 100);
+  await waitFor(
+    `${n} ready members in ${ns}`,
+    async () => {
+      const pods = (
+        await w.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=member' })
+      ).items.filter((p) => !p.metadata?.deletionTimestamp);
+      return pods.length === n && pods.every(isReady) && (!exclude || !pods.some((p) => p.metadata!.uid === exclude));
+    },
+    240_000,
+    100,
+  );
 }
 
-export interface K8sResults { applyMs: number[]; healMs: number[]; scaleUpMs: number[]; scaleDownMs: number[] }
+export interface K8sResults {
+  applyMs: number[];
+  healMs: number[];
+  scaleUpMs: number[];
+  scaleDownMs: number[];
+}
 
 export async function k8sBench(reps: number, log: (m: string) => void): Promise<K8sResults> {
   const w = await startTestWorld();
-  const rendered = execFileSync(kubeTool('kubectl'), ['kustomize', join(repoRoot, 'kustomize/overlays/local')], { encoding: 'utf8' });
+  const rendered = execFileSync(kubeTool('kubectl'), ['kustomize', join(repoRoot, 'kustomize/overlays/local')], {
+    encoding: 'utf8',
+  });
   const out: K8sResults = { applyMs: [], healMs: [], scaleUpMs: [], scaleDownMs: [] };
   try {
     for (let i = 0; i < reps; i++) {
       const ns = `bench-${i}`;
       log(`k8s rep ${i + 1}/${reps}`);
       const t0 = performance.now();
-      await w.kubectl(['apply', '-f', '-'], rendered.replaceAll('namespace: deis-etcd', `namespace: ${ns}`).replace(/kind: Namespace\nmetadata:\n  name: deis-etcd/, `kind: Namespace\nmetadata:\n  name: ${ns}`));
+      await w.kubectl(
+        ['apply', '-f', '-'],
+        rendered
+          .replaceAll('namespace: deis-etcd', `namespace: ${ns}`)
+          .replace(/kind: Namespace\nmetadata:\n {2}name: deis-etcd/, `kind: Namespace\nmetadata:\n  name: ${ns}`),
+      );
       await readyMembers(w, ns, 3);
       out.applyMs.push(performance.now() - t0);
 

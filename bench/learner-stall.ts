@@ -39,7 +39,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** etcd's "failed to publish" attempts in a boot log: lines let through plus the repeats boot dropped. */
 function publishFailures(text: string): { total: number; tooMany: number } {
-  let total = 0, tooMany = 0;
+  let total = 0,
+    tooMany = 0;
   for (const l of text.split('\n')) {
     if (!l.includes('failed to publish local member')) continue;
     const n = 1 + Number(/"repeatsDropped":(\d+)/.exec(l)?.[1] ?? 0);
@@ -52,7 +53,8 @@ function publishFailures(text: string): { total: number; tooMany: number } {
 /** A bounded background write load against whichever boots run; stop() ends it. */
 function startLoad(endpoints: () => string[]) {
   let stopped = false;
-  let sent = 0, failed = 0;
+  let sent = 0,
+    failed = 0;
   const done = (async () => {
     const deadline = Date.now() + scriptLimitMs;
     let hosts = endpoints().join(',');
@@ -62,35 +64,67 @@ function startLoad(endpoints: () => string[]) {
     for (let i = 0; !stopped && Date.now() < deadline; i++) {
       const wait = t0 + (i * 1000) / rate - performance.now();
       if (wait > 0) await sleep(wait);
-      if (endpoints().join(',') !== hosts) { // follow the replacements
+      if (endpoints().join(',') !== hosts) {
+        // follow the replacements
         const old = c;
         hosts = endpoints().join(',');
         c = new Etcd3({ hosts: hosts.split(','), dialTimeout: 2000 });
         setTimeout(() => old.close(), 12_000);
       }
-      if (inflight.size > 2000) { failed++; continue; }
+      if (inflight.size > 2000) {
+        failed++;
+        continue;
+      }
       sent++;
-      const p = within(10_000, 'put', c.put(`stall/${i % 1000}`).value(String(i)).exec()).then(() => undefined, () => { failed++; });
+      const p = within(
+        10_000,
+        'put',
+        c
+          .put(`stall/${i % 1000}`)
+          .value(String(i))
+          .exec(),
+      ).then(
+        () => undefined,
+        () => {
+          failed++;
+        },
+      );
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
     await Promise.all(inflight);
     c.close();
   })();
-  return { stop: async () => { stopped = true; await done; return { sent, failed }; } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+      return { sent, failed };
+    },
+  };
 }
 
 async function withClient<T>(boots: BootProcess[], fn: (c: Etcd3) => Promise<T>): Promise<T> {
   const c = new Etcd3({ hosts: boots.filter((b) => b.proc.running()).map((b) => b.clientUrl), dialTimeout: 2000 });
-  try { return await fn(c); } finally { c.close(); }
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
 }
 
-const memberList = (boots: BootProcess[]) => withClient(boots, async (c) => (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members);
+const memberList = (boots: BootProcess[]) =>
+  withClient(
+    boots,
+    async (c) => (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members,
+  );
 
 async function main(): Promise<number> {
   const t00 = Date.now();
   const logDir = mkdtempSync(join(tmpdir(), 'learner-stall-'));
-  log(`logs in ${logDir}; ${replacements} replacements (${underLoad} under load), warm-up ${warmupS} s at ${rate} writes/s, limit ${stallS} s each`);
+  log(
+    `logs in ${logDir}; ${replacements} replacements (${underLoad} under load), warm-up ${warmupS} s at ${rate} writes/s, limit ${stallS} s each`,
+  );
   const disc = await startDiscovery({ size: 3, logDir });
   const boots: BootProcess[] = [];
   for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) boots.push(await startBoot({ name, discovery: disc, logDir }));
@@ -113,14 +147,27 @@ async function main(): Promise<number> {
       victim.proc.kill('SIGKILL');
       await victim.proc.exited;
       const t0 = performance.now();
-      const nb = await startBoot({ name: victim.name, discovery: disc, logDir, host: await freeAddress([2379, 2380, 8080]) });
+      const nb = await startBoot({
+        name: victim.name,
+        discovery: disc,
+        logDir,
+        host: await freeAddress([2379, 2380, 8080]),
+      });
       boots[idx] = nb;
       let readyMs: number | undefined;
       try {
         await waitReady(nb, stallS * 1000);
         readyMs = Math.round(performance.now() - t0);
-      } catch { /* stalled */ }
-      const r: Record<string, unknown> = { rep: i + 1, member: victim.name, idle: i >= underLoad, readyMs: readyMs ?? null, stalled: readyMs === undefined };
+      } catch {
+        /* stalled */
+      }
+      const r: Record<string, unknown> = {
+        rep: i + 1,
+        member: victim.name,
+        idle: i >= underLoad,
+        readyMs: readyMs ?? null,
+        stalled: readyMs === undefined,
+      };
       Object.assign(r, publishFailures(nb.proc.log()));
       if (readyMs === undefined) {
         stalls++;
@@ -130,8 +177,13 @@ async function main(): Promise<number> {
         r.clusterShowsName = me ? me.name : '(not a member)';
         r.learner = me?.isLearner;
         const t1 = performance.now();
-        await withClient(voters, (c) => within(5000, 'nudge', c.put('stall/nudge').value('x').exec())).catch(() => undefined);
-        r.readyAfterOnePutMs = await waitReady(nb, 10_000).then(() => Math.round(performance.now() - t1), () => null);
+        await withClient(voters, (c) => within(5000, 'nudge', c.put('stall/nudge').value('x').exec())).catch(
+          () => undefined,
+        );
+        r.readyAfterOnePutMs = await waitReady(nb, 10_000).then(
+          () => Math.round(performance.now() - t1),
+          () => null,
+        );
       }
       console.log(JSON.stringify(r));
       results.push(r);
@@ -148,13 +200,23 @@ async function main(): Promise<number> {
     await Promise.all(boots.map((b) => b.proc.stop(5000)));
     await disc.proc.stop(5000);
   }
-  const findLocalNode = readdirSync(logDir).reduce((n, f) => n + (readFileSync(join(logDir, f), 'utf8').match(/failed to find local node/g) ?? []).length, 0);
+  const findLocalNode = readdirSync(logDir).reduce(
+    (n, f) => n + (readFileSync(join(logDir, f), 'utf8').match(/failed to find local node/g) ?? []).length,
+    0,
+  );
   const keep = stalls > 0 || !!process.env.STALL_KEEP_LOGS;
-  console.log(JSON.stringify({
-    summary: true, replacements: results.length, stalled: stalls,
-    readyMs: results.map((r) => r.readyMs), publishFailures: results.map((r) => r.total), findLocalNode,
-    seconds: Math.round((Date.now() - t00) / 1000), logDir: keep ? logDir : undefined,
-  }));
+  console.log(
+    JSON.stringify({
+      summary: true,
+      replacements: results.length,
+      stalled: stalls,
+      readyMs: results.map((r) => r.readyMs),
+      publishFailures: results.map((r) => r.total),
+      findLocalNode,
+      seconds: Math.round((Date.now() - t00) / 1000),
+      logDir: keep ? logDir : undefined,
+    }),
+  );
   if (!keep) rmSync(logDir, { recursive: true, force: true });
   return stalls ? 1 : 0;
 }

@@ -21,12 +21,20 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 
-interface Stat { median: number; min: number; max: number; n: number }
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
 const stat = (xs: number[]): Stat => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)] ?? NaN, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
 };
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
+};
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 async function timeIt(fn: () => Promise<() => Promise<void>>): Promise<number> {
@@ -39,7 +47,10 @@ async function timeIt(fn: () => Promise<() => Promise<void>>): Promise<number> {
 
 /** etcd's floor: 3 members with a static --initial-cluster, process start to all healthy. */
 async function floor(): Promise<number> {
-  return timeIt(async () => { const c = await startEtcdCluster({ size: 3 }); return () => c.stop(); });
+  return timeIt(async () => {
+    const c = await startEtcdCluster({ size: 3 });
+    return () => c.stop();
+  });
 }
 
 /** One member's start: a single-member etcd from process start to healthy. */
@@ -47,7 +58,9 @@ async function singleStart(): Promise<number> {
   return timeIt(async () => {
     const m = await startEtcd({ name: 'solo' });
     await waitHealthy(m);
-    return async () => { await m.proc.stop(); };
+    return async () => {
+      await m.proc.stop();
+    };
   });
 }
 
@@ -57,7 +70,15 @@ async function cluster(logDir: string) {
   const boots: BootProcess[] = [];
   for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) boots.push(await startBoot({ name, discovery: disc, logDir }));
   await Promise.all(boots.map((b) => waitReady(b)));
-  return { disc, boots, ms: performance.now() - t0, stop: async () => { await Promise.all(boots.map((b) => b.proc.stop())); await disc.proc.stop(); } };
+  return {
+    disc,
+    boots,
+    ms: performance.now() - t0,
+    stop: async () => {
+      await Promise.all(boots.map((b) => b.proc.stop()));
+      await disc.proc.stop();
+    },
+  };
 }
 
 /** Cold bootstrap, direct: discovery already up; three boots from spawn to all ready. */
@@ -75,14 +96,21 @@ function rssMiB(pid: number): number {
 async function memberIds(boots: BootProcess[]): Promise<{ name: string; learner: boolean }[]> {
   const c = new Etcd3({ hosts: boots.filter((b) => b.proc.running()).map((b) => b.clientUrl), dialTimeout: 2000 });
   try {
-    return (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members.map((m) => ({ name: m.name, learner: !!m.isLearner }));
+    return (await within(5000, 'member list', c.cluster.memberList({ linearizable: true }))).members.map((m) => ({
+      name: m.name,
+      learner: !!m.isLearner,
+    }));
   } finally {
     c.close();
   }
 }
 
 /** A bounded write load: `rate` puts/s for `seconds`; latencies of the successful ones and a failure count. */
-async function load(endpoints: string[], seconds: number, during?: () => Promise<void>): Promise<{ lat: number[]; failed: number; sent: number }> {
+async function load(
+  endpoints: string[],
+  seconds: number,
+  during?: () => Promise<void>,
+): Promise<{ lat: number[]; failed: number; sent: number }> {
   const c = new Etcd3({ hosts: endpoints, dialTimeout: 2000 });
   const lat: number[] = [];
   let failed = 0;
@@ -97,7 +125,23 @@ async function load(endpoints: string[], seconds: number, during?: () => Promise
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     sent++;
     const s = performance.now();
-    inflight.push(within(10_000, 'put', c.put(`bench/${i % 1000}`).value(String(i)).exec()).then(() => { lat.push(performance.now() - s); }, () => { failed++; }));
+    inflight.push(
+      within(
+        10_000,
+        'put',
+        c
+          .put(`bench/${i % 1000}`)
+          .value(String(i))
+          .exec(),
+      ).then(
+        () => {
+          lat.push(performance.now() - s);
+        },
+        () => {
+          failed++;
+        },
+      ),
+    );
   }
   await Promise.all(inflight);
   await side;
@@ -106,8 +150,16 @@ async function load(endpoints: string[], seconds: number, during?: () => Promise
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { date: new Date().toISOString(), etcd: etcdVersion(), machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`, reps };
-  const floors: number[] = [], singles: number[] = [], colds: number[] = [], heals: number[] = [];
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    etcd: etcdVersion(),
+    machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    reps,
+  };
+  const floors: number[] = [],
+    singles: number[] = [],
+    colds: number[] = [],
+    heals: number[] = [];
   for (let i = 0; i < reps; i++) {
     log(`rep ${i + 1}/${reps}: floor, single, cold`);
     floors.push(await floor());
@@ -120,7 +172,10 @@ async function main(): Promise<void> {
   let keepLogs = false;
   const c = await cluster(logDir);
   const rss = { boot: c.boots.map((b) => rssMiB(b.proc.child.pid!)), discovery: rssMiB(c.disc.proc.child.pid!) };
-  const steady = await load(c.boots.map((b) => b.clientUrl), Math.min(10, loadS));
+  const steady = await load(
+    c.boots.map((b) => b.clientUrl),
+    Math.min(10, loadS),
+  );
   let healLoad: { lat: number[]; failed: number; sent: number } | undefined;
   for (let i = 0; i < reps; i++) {
     const idx = i % 3;
@@ -129,16 +184,31 @@ async function main(): Promise<void> {
       victim.proc.kill('SIGKILL');
       await victim.proc.exited;
       const t0 = performance.now();
-      c.boots[idx] = await startBoot({ name: victim.name, discovery: c.disc, logDir, host: await freeAddress([2379, 2380, 8080]) });
+      c.boots[idx] = await startBoot({
+        name: victim.name,
+        discovery: c.disc,
+        logDir,
+        host: await freeAddress([2379, 2380, 8080]),
+      });
       await waitReady(c.boots[idx]);
-      await waitFor('no stale member', async () => {
-        const ms = await memberIds(c.boots);
-        return ms.length === 3 && ms.every((m) => !m.learner);
-      }, 60_000, 100);
+      await waitFor(
+        'no stale member',
+        async () => {
+          const ms = await memberIds(c.boots);
+          return ms.length === 3 && ms.every((m) => !m.learner);
+        },
+        60_000,
+        100,
+      );
       heals.push(performance.now() - t0);
     };
     try {
-      if (i === 0) healLoad = await load(c.boots.filter((_, j) => j !== idx).map((b) => b.clientUrl), loadS, heal);
+      if (i === 0)
+        healLoad = await load(
+          c.boots.filter((_, j) => j !== idx).map((b) => b.clientUrl),
+          loadS,
+          heal,
+        );
       else await heal();
     } catch (err) {
       healFailures.push(String(err).slice(0, 300));
@@ -154,7 +224,8 @@ async function main(): Promise<void> {
   // overhead: one boot (size 1) per runtime, spawn to ready and RSS once steady
   log('overhead per runtime');
   const root = new URL('..', import.meta.url).pathname;
-  if (!existsSync(join(root, 'dist/bin/boot'))) execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
+  if (!existsSync(join(root, 'dist/bin/boot')))
+    execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
   const runtimes: Record<string, string[]> = {
     'node, from source': [join(root, 'node_modules/.bin/node'), join(root, 'cmd/boot/main.ts')],
     'node dist/boot.cjs': [join(root, 'node_modules/.bin/node'), join(root, 'dist/boot.cjs')],
@@ -163,7 +234,8 @@ async function main(): Promise<void> {
   };
   const overhead: Record<string, { readyMs: Stat; rssMiB: Stat }> = {};
   for (const [name, launcher] of Object.entries(runtimes)) {
-    const readies: number[] = [], rsses: number[] = [];
+    const readies: number[] = [],
+      rsses: number[] = [];
     for (let i = 0; i < Math.min(reps, 3); i++) {
       const dir = tempDir();
       const disc = await startDiscovery({ size: 1, logDir: dir });
@@ -187,18 +259,31 @@ async function main(): Promise<void> {
     results.kubernetes = Object.fromEntries(Object.entries(k8s).map(([k, v]) => [k, stat(v)]));
   }
 
-  const f = stat(floors), s = stat(singles), cd = stat(colds), h = stat(heals);
+  const f = stat(floors),
+    s = stat(singles),
+    cd = stat(colds),
+    h = stat(heals);
   Object.assign(results, {
-    floorMs: f, singleMemberStartMs: s, coldBootstrapDirectMs: cd, healDirectMs: h,
+    floorMs: f,
+    singleMemberStartMs: s,
+    coldBootstrapDirectMs: cd,
+    healDirectMs: h,
     rssMiB: rss,
     availability: {
-      rate, seconds: loadS,
+      rate,
+      seconds: loadS,
       steady: { sent: steady.sent, failed: steady.failed, p50: pct(steady.lat, 0.5), p99: pct(steady.lat, 0.99) },
-      duringHeal: healLoad && { sent: healLoad.sent, failed: healLoad.failed, p50: pct(healLoad.lat, 0.5), p99: pct(healLoad.lat, 0.99) },
+      duringHeal: healLoad && {
+        sent: healLoad.sent,
+        failed: healLoad.failed,
+        p50: pct(healLoad.lat, 0.5),
+        p99: pct(healLoad.lat, 0.99),
+      },
     },
   });
   const r = (x: number) => x.toFixed(0);
-  const row = (name: string, st: Stat, base: number | undefined, target: string) => `| ${name} | ${r(st.median)} | ${r(st.min)}–${r(st.max)} | ${base ? (st.median / base).toFixed(2) + 'x' : ''} | ${target} |`;
+  const row = (name: string, st: Stat, base: number | undefined, target: string) =>
+    `| ${name} | ${r(st.median)} | ${r(st.min)}–${r(st.max)} | ${base ? `${(st.median / base).toFixed(2)}x` : ''} | ${target} |`;
   const hl = healLoad ?? { sent: 0, failed: 0, lat: [] as number[] };
   const table = [
     `Machine: ${results.machine as string}; etcd ${etcdVersion()}; ${reps} repetitions; direct path (no Kubernetes).`,
@@ -208,7 +293,12 @@ async function main(): Promise<void> {
     row('floor: 3 etcd, static --initial-cluster, to all healthy', f, undefined, ''),
     row('one etcd member, start to healthy', s, undefined, ''),
     row('cold bootstrap: 3 boots through discovery, to all ready', cd, f.median, '<= 2x floor'),
-    row('heal: kill -9 + replacement with empty data, to voter and no stale member', h, s.median, '<= 3x one member\'s start'),
+    row(
+      'heal: kill -9 + replacement with empty data, to voter and no stale member',
+      h,
+      s.median,
+      "<= 3x one member's start",
+    ),
     ...(healFailures.length ? [`| heal failures | ${healFailures.length} | | | ${healFailures[0]} |`] : []),
     '',
     `| availability (${rate} writes/s) | sent | failed | p50 ms | p99 ms | p99 ratio |`,
@@ -221,15 +311,17 @@ async function main(): Promise<void> {
     '| boot runtime (1-member cluster) | spawn to ready, median ms | RSS once steady, median MiB (target <= 60) |',
     '|---|---|---|',
     ...Object.entries(overhead).map(([n, o]) => `| ${n} | ${r(o.readyMs.median)} | ${o.rssMiB.median.toFixed(0)} |`),
-    ...(k8s ? [
-      '',
-      '| on the local Kubernetes (test world) | median ms | range ms | ratio | target |',
-      '|---|---|---|---|---|',
-      row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), f.median, 'vs the floor'),
-      row('delete a member pod to its replacement Ready', stat(k8s.healMs), s.median, 'vs one member\'s start'),
-      row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
-      row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
-    ] : []),
+    ...(k8s
+      ? [
+          '',
+          '| on the local Kubernetes (test world) | median ms | range ms | ratio | target |',
+          '|---|---|---|---|---|',
+          row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), f.median, 'vs the floor'),
+          row('delete a member pod to its replacement Ready', stat(k8s.healMs), s.median, "vs one member's start"),
+          row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
+          row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
+        ]
+      : []),
   ].join('\n');
   console.log(table);
   const dir = new URL('./results/', import.meta.url).pathname;

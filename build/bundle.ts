@@ -48,9 +48,15 @@ export interface BuiltBundle {
 export function resolveVersion(root: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.DEIS_ETCD_VERSION) return env.DEIS_ETCD_VERSION;
   try {
-    const v = execFileSync('git', ['describe', '--tags', '--always', '--dirty'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const v = execFileSync('git', ['describe', '--tags', '--always', '--dirty'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     if (v) return v;
-  } catch { /* not a git checkout (e.g. a Docker build context without .git) */ }
+  } catch {
+    /* not a git checkout (e.g. a Docker build context without .git) */
+  }
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
@@ -71,7 +77,8 @@ function methodPaths(def: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(def)) {
     if (value && typeof value === 'object' && !('format' in value)) {
-      for (const [m, d] of Object.entries(value as Record<string, { path?: string }>)) out.push(`${name}.${m}=${d.path}`);
+      for (const [m, d] of Object.entries(value as Record<string, { path?: string }>))
+        out.push(`${name}.${m}=${d.path}`);
     } else {
       out.push(name);
     }
@@ -106,7 +113,10 @@ export function embedEtcdProtos(root: string): esbuild.Plugin {
         json ??= JSON.stringify(etcdProtoJson(root));
         const source = readFileSync(args.path, 'utf8');
         const call = /\(0,\s*proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
-        if (!call.test(source)) throw new Error(`bundle: ${args.path} no longer loads rpc.proto the way this plugin expects; update embedEtcdProtos`);
+        if (!call.test(source))
+          throw new Error(
+            `bundle: ${args.path} no longer loads rpc.proto the way this plugin expects; update embedEtcdProtos`,
+          );
         return { contents: source.replace(call, `(0, proto_loader_1.fromJSON)(${json},`), loader: 'js' };
       });
     },
@@ -118,8 +128,10 @@ const BANNER = `const __importMetaUrl = require("node:url").pathToFileURL(__file
 
 /** An entry that runs a program's main: bundles are CommonJS, so no top-level await. */
 function programEntry(cli: string): string {
-  return `import { main } from ${JSON.stringify('./' + cli)};\n` +
-    'void main(process.argv.slice(2), process.env).then((code) => { process.exitCode = code; });\n';
+  return (
+    `import { main } from ${JSON.stringify(`./${cli}`)};\n` +
+    'void main(process.argv.slice(2), process.env).then((code) => { process.exitCode = code; });\n'
+  );
 }
 
 /** Builds every bundle into outDir (default dist/); returns their paths and sizes. */
@@ -134,7 +146,9 @@ export async function bundle(opts: BundleOptions = {}): Promise<BuiltBundle[]> {
     const outfile = join(outDir, `${b.name}.cjs`);
     const entry: Pick<esbuild.BuildOptions, 'entryPoints' | 'stdin'> = b.entry.endsWith('/main.ts')
       ? { entryPoints: [join(root, b.entry)] }
-      : { stdin: { contents: programEntry(b.entry), resolveDir: root, sourcefile: `${b.name}-entry.ts`, loader: 'ts' } };
+      : {
+          stdin: { contents: programEntry(b.entry), resolveDir: root, sourcefile: `${b.name}-entry.ts`, loader: 'ts' },
+        };
     await esbuild.build({
       ...entry,
       absWorkingDir: root,
@@ -163,6 +177,9 @@ export async function bundle(opts: BundleOptions = {}): Promise<BuiltBundle[]> {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const outAt = args.indexOf('--out');
-  const built = await bundle({ ...(outAt >= 0 ? { outDir: args[outAt + 1] } : {}), minify: !args.includes('--no-minify') });
+  const built = await bundle({
+    ...(outAt >= 0 ? { outDir: args[outAt + 1] } : {}),
+    minify: !args.includes('--no-minify'),
+  });
   for (const b of built) process.stdout.write(`${b.path}  ${(b.bytes / 1024 / 1024).toFixed(2)} MB\n`);
 }

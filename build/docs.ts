@@ -9,7 +9,10 @@ const path = new URL('../README.md', import.meta.url).pathname;
 
 export function renderReadme(text: string): string {
   let out = text;
-  for (const [name, specs] of [['boot', bootOptions], ['discovery', discoveryOptions]] as const) {
+  for (const [name, specs] of [
+    ['boot', bootOptions],
+    ['discovery', discoveryOptions],
+  ] as const) {
     const begin = `<!-- options:${name}:begin -->`;
     const end = `<!-- options:${name}:end -->`;
     const a = out.indexOf(begin);
@@ -24,7 +27,10 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const text = readFileSync(path, 'utf8');
   const next = renderReadme(text);
   if (process.argv.includes('--check')) {
-    if (next !== text) { console.error('README.md option tables are out of date: run node build/docs.ts'); process.exitCode = 1; }
+    if (next !== text) {
+      console.error('README.md option tables are out of date: run node build/docs.ts');
+      process.exitCode = 1;
+    }
   } else {
     writeFileSync(path, next);
   }

@@ -12,7 +12,18 @@
 //
 // Usage: node build/sea.ts [--no-strip]    Env: POSTJECT=<postject package dir> when not in node_modules
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,7 +59,10 @@ function loadPostject(root: string, env: NodeJS.ProcessEnv): Inject {
   try {
     return (req(where) as { inject: Inject }).inject;
   } catch (err) {
-    throw new Error(`sea: postject is not installed (npm devDependency postject, or set POSTJECT to its package directory)`, { cause: err });
+    throw new Error(
+      `sea: postject is not installed (npm devDependency postject, or set POSTJECT to its package directory)`,
+      { cause: err },
+    );
   }
 }
 
@@ -58,7 +72,8 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
   const node = resolve(root, opts.node ?? 'node_modules/.bin/node');
   const version = opts.version ?? resolveVersion(root);
   const nodeVersion = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  if (!/^v(2[4-9]|[3-9]\d)\./.test(nodeVersion)) throw new Error(`sea: ${node} is Node ${nodeVersion}; the executable needs Node 24+`);
+  if (!/^v(2[4-9]|[3-9]\d)\./.test(nodeVersion))
+    throw new Error(`sea: ${node} is Node ${nodeVersion}; the executable needs Node 24+`);
   const inject = loadPostject(root, process.env);
 
   const outDir = resolve(root, opts.outDir ?? 'dist');
@@ -72,12 +87,15 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
   try {
     const blob = join(work, 'sea.blob');
     const config = join(work, 'sea-config.json');
-    writeFileSync(config, JSON.stringify({
-      main: join(outDir, 'deis-etcd.cjs'),
-      output: blob,
-      disableExperimentalSEAWarning: true,
-      useCodeCache: true,
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        main: join(outDir, 'deis-etcd.cjs'),
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+      }),
+    );
     execFileSync(node, ['--experimental-sea-config', config], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
 
     copyFileSync(node, exe);
@@ -96,12 +114,16 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
 
   // the trap: a failed injection leaves plain node, which would print its own version
   const answer = execFileSync(exe, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).trim();
-  if (answer !== `deis-etcd ${version}`) throw new Error(`sea: ${exe} --version printed '${answer}', not 'deis-etcd ${version}': the blob was not injected`);
+  if (answer !== `deis-etcd ${version}`)
+    throw new Error(`sea: ${exe} --version printed '${answer}', not 'deis-etcd ${version}': the blob was not injected`);
   return { path: exe, links, bytes: statSync(exe).size, version };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (!existsSync(join(repoRoot, 'node_modules/.bin/node'))) throw new Error('sea: run npm ci first (Node 24 comes from the node package)');
+  if (!existsSync(join(repoRoot, 'node_modules/.bin/node')))
+    throw new Error('sea: run npm ci first (Node 24 comes from the node package)');
   const built = await buildExecutable({ strip: !process.argv.includes('--no-strip') });
-  process.stdout.write(`${built.path}  ${(built.bytes / 1024 / 1024).toFixed(1)} MB  (${built.version}); links: ${built.links.join(' ')}\n`);
+  process.stdout.write(
+    `${built.path}  ${(built.bytes / 1024 / 1024).toFixed(1)} MB  (${built.version}); links: ${built.links.join(' ')}\n`,
+  );
 }

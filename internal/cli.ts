@@ -22,17 +22,34 @@ export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.P
   let log = createLogger({ bindings: { program: p.name } });
   try {
     const parsed = await parseOptions(p.name, p.summary, p.options, argv, env, ['DEIS_ETCD_']);
-    if (parsed.kind === 'help') { process.stdout.write(parsed.text + '\n'); return 0; }
-    if (parsed.kind === 'version') { process.stdout.write(`${p.name} ${VERSION}\n`); return 0; }
+    if (parsed.kind === 'help') {
+      process.stdout.write(`${parsed.text}\n`);
+      return 0;
+    }
+    if (parsed.kind === 'version') {
+      process.stdout.write(`${p.name} ${VERSION}\n`);
+      return 0;
+    }
     const cfg = p.validate(parsed.raw, env);
     log = createLogger({ level: cfg.logLevel, format: cfg.logFormat, bindings: { program: p.name, version: VERSION } });
     for (const w of parsed.warnings) log.warn('config warning', { detail: w });
     const abort = new AbortController();
-    const onSignal = (sig: NodeJS.Signals) => { log.info('signal received', { signal: sig }); abort.abort(); };
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info('signal received', { signal: sig });
+      abort.abort();
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     try {
-      const rt: Runtime = { log, clock: realClock, env, interfaces: networkInterfaces(), signal: abort.signal, fetch, files: nodeFiles };
+      const rt: Runtime = {
+        log,
+        clock: realClock,
+        env,
+        interfaces: networkInterfaces(),
+        signal: abort.signal,
+        fetch,
+        files: nodeFiles,
+      };
       return await p.run(cfg, rt);
     } finally {
       process.off('SIGTERM', onSignal);
@@ -40,7 +57,11 @@ export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.P
     }
   } catch (err) {
     const code = exitCodeFor(err);
-    log.error('exiting on error', { err: describe(err), code: err instanceof DeisError ? err.code : 'internal', exitCode: code });
+    log.error('exiting on error', {
+      err: describe(err),
+      code: err instanceof DeisError ? err.code : 'internal',
+      exitCode: code,
+    });
     if (!(err instanceof DeisError)) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     return code;
   }

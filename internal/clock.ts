@@ -6,10 +6,15 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) => new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() { signal?.removeEventListener('abort', done); clearTimeout(t); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  }),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        signal?.removeEventListener('abort', done);
+        clearTimeout(t);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    }),
 };

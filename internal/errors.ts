@@ -3,19 +3,26 @@
 
 /** Stable error codes; each maps to an exit code in {@link exitCodeFor}. */
 export type ErrorCode =
-  | 'config'                // bad flag, env var or combination: fix the invocation
-  | 'environment'           // the machine lacks something: identity, token, data dir, etcd binary
-  | 'unreachable'           // a dependency (discovery, API server, etcd) stayed unreachable after retries
-  | 'forbidden'             // the Kubernetes API refused us (RBAC)
-  | 'conflict'              // a write raced another writer (retryable)
-  | 'membership'            // the cluster refuses the change (quorum, full registry, size mismatch)
-  | 'etcd-exited'           // our etcd child exited; its own code is passed through
+  | 'config' // bad flag, env var or combination: fix the invocation
+  | 'environment' // the machine lacks something: identity, token, data dir, etcd binary
+  | 'unreachable' // a dependency (discovery, API server, etcd) stayed unreachable after retries
+  | 'forbidden' // the Kubernetes API refused us (RBAC)
+  | 'conflict' // a write raced another writer (retryable)
+  | 'membership' // the cluster refuses the change (quorum, full registry, size mismatch)
+  | 'etcd-exited' // our etcd child exited; its own code is passed through
   | 'internal';
 
 /** Finer, stable tags per adapter, for callers that branch on them (never on message text). */
 export type EtcdReason =
-  | 'member-not-found' | 'peer-url-exists' | 'learner-not-ready' | 'not-a-learner' | 'too-many-learners'
-  | 'unhealthy-cluster' | 'no-leader' | 'learner-rpc' | 'lock-failed';
+  | 'member-not-found'
+  | 'peer-url-exists'
+  | 'learner-not-ready'
+  | 'not-a-learner'
+  | 'too-many-learners'
+  | 'unhealthy-cluster'
+  | 'no-leader'
+  | 'learner-rpc'
+  | 'lock-failed';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';
@@ -29,7 +36,11 @@ export class DeisError extends Error {
   /** A finer, stable tag within the code, e.g. 'member-not-found', for callers that branch on it. */
   readonly reason: Reason | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean; exitStatus?: number; reason?: Reason | undefined } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { cause?: unknown; retryable?: boolean; exitStatus?: number; reason?: Reason | undefined } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DeisError';
     this.code = code;

@@ -25,18 +25,29 @@ export const nodeFiles: Files = {
       return await readFile(path, 'utf8');
     } catch (err) {
       if (errno(err) === 'ENOENT') return undefined;
-      throw new DeisError('environment', `cannot read ${path} (${errno(err)}): check the volume mount and its permissions`, { cause: err });
+      throw new DeisError(
+        'environment',
+        `cannot read ${path} (${errno(err)}): check the volume mount and its permissions`,
+        { cause: err },
+      );
     }
   },
   write: (path, text) => writeFile(path, text),
   rename: (from, to) => rename(from, to),
   async list(dir) {
-    try { return readdirSync(dir); } catch { return undefined; }
+    try {
+      return readdirSync(dir);
+    } catch {
+      return undefined;
+    }
   },
   async ensureWritableDir(dir, flag) {
     try {
       if (existsSync(dir) && !statSync(dir).isDirectory()) {
-        throw new DeisError('environment', `${flag} ${dir} exists but is not a directory: move it away or point ${flag} elsewhere`);
+        throw new DeisError(
+          'environment',
+          `${flag} ${dir} exists but is not a directory: move it away or point ${flag} elsewhere`,
+        );
       }
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const probe = join(dir, `.deis-etcd-write-test-${process.pid}`);
@@ -44,7 +55,11 @@ export const nodeFiles: Files = {
       rmSync(probe);
     } catch (err) {
       if (err instanceof DeisError) throw err;
-      throw new DeisError('environment', `${flag} ${dir} is not writable (${errno(err)}): fix its ownership or mount a writable volume there`, { cause: err });
+      throw new DeisError(
+        'environment',
+        `${flag} ${dir} is not writable (${errno(err)}): fix its ownership or mount a writable volume there`,
+        { cause: err },
+      );
     }
   },
 };

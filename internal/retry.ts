@@ -32,7 +32,11 @@ export async function retry<T>(what: string, fn: (attempt: number) => Promise<T>
       const outOfTime = opts.deadlineMs !== undefined && elapsed >= opts.deadlineMs;
       if (!retryable(err) || attempt >= attempts || outOfTime || opts.signal?.aborted) {
         if (retryable(err) && err instanceof DeisError) {
-          throw new DeisError(err.code, `${what}: gave up after ${attempt} attempts in ${Math.round(elapsed / 1000)} s`, { cause: err, retryable: err.retryable, reason: err.reason });
+          throw new DeisError(
+            err.code,
+            `${what}: gave up after ${attempt} attempts in ${Math.round(elapsed / 1000)} s`,
+            { cause: err, retryable: err.retryable, reason: err.reason },
+          );
         }
         throw err;
       }

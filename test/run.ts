@@ -31,27 +31,46 @@ function testFiles(dir: string): string[] {
   return out;
 }
 
-interface Tally { passed: number; failed: number; skipped: number }
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 
 // strips ANSI colour codes so that uvu's totals can be read
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const plain = (s: string) => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 
 let current: number | undefined;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
-    if (current) { try { process.kill(-current, 'SIGKILL'); } catch { /* gone */ } }
+    if (current) {
+      try {
+        process.kill(-current, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     process.exit(130);
   });
 }
 
 function runFile(file: string, limitS: number, env: NodeJS.ProcessEnv): Promise<Tally> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '--no-color', relative(root, file).replace(/[^/]+$/, ''), `${file.split('/').pop()!.replace(/\./g, '\\.')}$`], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-      env: { ...env, FORCE_COLOR: '0' },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'node_modules/uvu/bin.js'),
+        '--no-color',
+        relative(root, file).replace(/[^/]+$/, ''),
+        `${file.split('/').pop()!.replace(/\./g, '\\.')}$`,
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        detached: true,
+        env: { ...env, FORCE_COLOR: '0' },
+      },
+    );
     current = child.pid;
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -60,14 +79,26 @@ function runFile(file: string, limitS: number, env: NodeJS.ProcessEnv): Promise<
     });
     const timer = setTimeout(() => {
       process.stdout.write(`\n  ${relative(root, file)}: no result after ${limitS} s; killing it\n`);
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
-      setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 10_000).unref();
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 10_000).unref();
     }, limitS * 1000);
     child.on('close', (code) => {
       clearTimeout(timer);
       const text = plain(out);
       const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(text)?.[1] ?? NaN);
-      const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') || 0;
+      const total = num('Total'),
+        passed = num('Passed'),
+        skipped = num('Skipped') || 0;
       if (Number.isNaN(total) || Number.isNaN(passed)) {
         process.stdout.write(`  ${relative(root, file)}: exited ${code} without a result: counted as 1 failure\n`);
         resolve({ passed: 0, failed: 1, skipped: 0 });
@@ -91,10 +122,14 @@ for (const label of suites) {
   for (const file of files) {
     process.stdout.write(`\n== ${label}: ${relative(root, file)}\n`);
     const t = await runFile(file, limitS, env);
-    tally.passed += t.passed; tally.failed += t.failed; tally.skipped += t.skipped;
+    tally.passed += t.passed;
+    tally.failed += t.failed;
+    tally.skipped += t.skipped;
   }
   if (tally.failed) exit = 1;
-  lines.push(`${label}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`);
+  lines.push(
+    `${label}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`,
+  );
 }
-process.stdout.write('\n' + lines.join('\n') + '\n');
+process.stdout.write(`\n${lines.join('\n')}\n`);
 process.exitCode = exit;

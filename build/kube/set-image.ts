@@ -23,14 +23,29 @@ export function setImage(text: string, name: string, image: string): string {
   const imagesAt = lines.findIndex((l) => /^images:\s*$/.test(l));
   if (imagesAt < 0) throw new Error('set-image: the kustomization has no top-level images: list');
   let item = -1;
-  for (let i = imagesAt + 1; i < lines.length && (lines[i]!.trim() === '' || indentOf(lines[i]!) > 0 || lines[i]!.startsWith('-')); i++) {
-    if (new RegExp(`^\\s*-\\s+name:\\s*["']?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`).test(lines[i]!)) { item = i; break; }
+  for (
+    let i = imagesAt + 1;
+    i < lines.length && (lines[i]!.trim() === '' || indentOf(lines[i]!) > 0 || lines[i]!.startsWith('-'));
+    i++
+  ) {
+    if (
+      new RegExp(`^\\s*-\\s+name:\\s*["']?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`).test(lines[i]!)
+    ) {
+      item = i;
+      break;
+    }
   }
   if (item < 0) throw new Error(`set-image: no images entry named ${name}`);
   const fieldIndent = ' '.repeat(lines[item]!.indexOf('name:'));
   // the entry's own lines: deeper than its dash, up to the next entry or the end of the list
   let end = item + 1;
-  while (end < lines.length && lines[end]!.trim() !== '' && indentOf(lines[end]!) >= fieldIndent.length && !/^\s*-/.test(lines[end]!)) end++;
+  while (
+    end < lines.length &&
+    lines[end]!.trim() !== '' &&
+    indentOf(lines[end]!) >= fieldIndent.length &&
+    !/^\s*-/.test(lines[end]!)
+  )
+    end++;
   const body = lines.slice(item + 1, end).filter((l) => !/^\s*(newName|newTag|digest):/.test(l));
   body.unshift(`${fieldIndent}newName: ${newName}`);
   if (newTag !== undefined) body.push(`${fieldIndent}newTag: ${newTag}`);

@@ -33,4 +33,6 @@ process.removeAllListeners('SIGTERM');
 process.removeAllListeners('SIGINT');
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
-setInterval(() => { /* keep running */ }, 60_000);
+setInterval(() => {
+  /* keep running */
+}, 60_000);

@@ -11,10 +11,18 @@ const local = join(root, '.local');
 const pidFile = join(local, 'world.pid');
 const stateFile = join(local, 'world', 'state');
 const kubeconfig = join(local, 'kubeconfig');
-const running = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
-const kubectl = (args: string[]) => execFileSync(kubeTool('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+const kubectl = (args: string[]) =>
+  execFileSync(kubeTool('kubectl'), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
 
 async function up(product: boolean): Promise<void> {
   if (pid() && running(pid())) throw new Error('the local world is already running: make down first');
@@ -33,31 +41,64 @@ async function up(product: boolean): Promise<void> {
   if (product) {
     const until = Date.now() + 240_000;
     for (;;) {
-      const out = kubectl(['get', 'pods', '-n', 'deis-etcd', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
+      const out = kubectl([
+        'get',
+        'pods',
+        '-n',
+        'deis-etcd',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
+      ]);
       const ready = out.split(' ').filter((s) => s.endsWith('=True'));
       if (ready.length >= 4) break;
-      if (Date.now() > until) throw new Error(`discovery and 3 members not Ready after 240 s: ${out}; see kubectl get pods -n deis-etcd`);
+      if (Date.now() > until)
+        throw new Error(`discovery and 3 members not Ready after 240 s: ${out}; see kubectl get pods -n deis-etcd`);
       await sleep(1000);
     }
   }
-  const ips = product ? kubectl(['get', 'pods', '-n', 'deis-etcd', '-l', 'app.kubernetes.io/component=member', '-o', 'jsonpath={range .items[*]}http://{.status.podIP}:2379,{end}']).replace(/,$/, '') : '';
+  const ips = product
+    ? kubectl([
+        'get',
+        'pods',
+        '-n',
+        'deis-etcd',
+        '-l',
+        'app.kubernetes.io/component=member',
+        '-o',
+        'jsonpath={range .items[*]}http://{.status.podIP}:2379,{end}',
+      ]).replace(/,$/, '')
+    : '';
   console.log(`The local Kubernetes world is up${product ? ' with deis-etcd (discovery + 3 members) in namespace deis-etcd' : ''}.
 
   export KUBECONFIG=${kubeconfig}
-  ${kubeTool('kubectl')} get pods -n deis-etcd -o wide${product ? `
+  ${kubeTool('kubectl')} get pods -n deis-etcd -o wide${
+    product
+      ? `
   ${etcdTool('etcdctl')} --endpoints=${ips} member list -w table
-  ${etcdTool('etcdctl')} --endpoints=${ips} put hello world` : ''}
+  ${etcdTool('etcdctl')} --endpoints=${ips} put hello world`
+      : ''
+  }
 
   It keeps running in the background (log: .local/world.log); make down stops everything.`);
 }
 
 async function down(): Promise<void> {
   const p = pid();
-  if (!p || !running(p)) { console.log('the local world is not running'); rmSync(pidFile, { force: true }); return; }
+  if (!p || !running(p)) {
+    console.log('the local world is not running');
+    rmSync(pidFile, { force: true });
+    return;
+  }
   process.kill(p, 'SIGTERM');
   const deadline = Date.now() + 60_000;
   while (running(p) && Date.now() < deadline) await sleep(250);
-  if (running(p)) { try { process.kill(-p, 'SIGKILL'); } catch { process.kill(p, 'SIGKILL'); } }
+  if (running(p)) {
+    try {
+      process.kill(-p, 'SIGKILL');
+    } catch {
+      process.kill(p, 'SIGKILL');
+    }
+  }
   rmSync(pidFile, { force: true });
   console.log('the local world is stopped');
 }
@@ -67,7 +108,10 @@ try {
   if (cmd === 'up') await up(true);
   else if (cmd === 'cluster-up') await up(false);
   else if (cmd === 'down') await down();
-  else { console.error('usage: node build/local/world.ts up|cluster-up|down'); process.exitCode = 2; }
+  else {
+    console.error('usage: node build/local/world.ts up|cluster-up|down');
+    process.exitCode = 2;
+  }
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
   process.exitCode = 1;

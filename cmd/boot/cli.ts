@@ -6,13 +6,21 @@ import { connectEtcd } from '../../internal/etcd/client.ts';
 import { connectKube } from '../../internal/k8s/client.ts';
 
 export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return runProgram({
-    name: 'boot',
-    summary: 'start one etcd member of a deis-etcd cluster: bootstrap, join or restart, then supervise it',
-    options: bootOptions,
-    validate: validateBoot,
-    run: (cfg, rt) => runBoot({
-      ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace), connect: (endpoints) => connectEtcd({ endpoints }),
-    }),
-  }, argv, env);
+  return runProgram(
+    {
+      name: 'boot',
+      summary: 'start one etcd member of a deis-etcd cluster: bootstrap, join or restart, then supervise it',
+      options: bootOptions,
+      validate: validateBoot,
+      run: (cfg, rt) =>
+        runBoot({
+          ...rt,
+          cfg,
+          kube: () => connectKube(rt.env, cfg.namespace),
+          connect: (endpoints) => connectEtcd({ endpoints }),
+        }),
+    },
+    argv,
+    env,
+  );
 }

@@ -14,7 +14,11 @@ const isProgram = (name: string | undefined): name is ProgramName => name === 'b
 /** A path's last element without a script extension: '/bin/boot' -> 'boot', 'dist/discovery.cjs' -> 'discovery'. */
 export function commandName(path: string | undefined): string | undefined {
   if (!path) return undefined;
-  return path.split(/[\\/]/).pop()!.replace(/\.(c|m)?[jt]s$/, '').replace(/\.exe$/i, '');
+  return path
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.(c|m)?[jt]s$/, '')
+    .replace(/\.exe$/i, '');
 }
 
 export type Choice =
@@ -35,7 +39,8 @@ export function choose(invokedAs: (string | undefined)[], args: string[]): Choic
   const [first, ...rest] = args;
   if (isProgram(first)) return { kind: 'run', program: first, argv: rest };
   if (first === '--version' || first === 'version') return { kind: 'version' };
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'usage', exitCode: first === undefined ? 2 : 0 };
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help')
+    return { kind: 'usage', exitCode: first === undefined ? 2 : 0 };
   return { kind: 'usage', exitCode: 2 };
 }
 

@@ -6,13 +6,21 @@ import { connectEtcd } from '../../internal/etcd/client.ts';
 import { connectKube } from '../../internal/k8s/client.ts';
 
 export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return runProgram({
-    name: 'discovery',
-    summary: 'run the in-cluster etcd v3 discovery service for a deis-etcd cluster',
-    options: discoveryOptions,
-    validate: validateDiscovery,
-    run: (cfg, rt) => runDiscovery({
-      ...rt, cfg, kube: () => connectKube(rt.env, cfg.namespace), connect: (endpoints) => connectEtcd({ endpoints }),
-    }),
-  }, argv, env);
+  return runProgram(
+    {
+      name: 'discovery',
+      summary: 'run the in-cluster etcd v3 discovery service for a deis-etcd cluster',
+      options: discoveryOptions,
+      validate: validateDiscovery,
+      run: (cfg, rt) =>
+        runDiscovery({
+          ...rt,
+          cfg,
+          kube: () => connectKube(rt.env, cfg.namespace),
+          connect: (endpoints) => connectEtcd({ endpoints }),
+        }),
+    },
+    argv,
+    env,
+  );
 }

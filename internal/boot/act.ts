@@ -29,7 +29,12 @@ export interface Loop {
   stuckSince: number | undefined;
 }
 
-type Handler<K extends Plan['kind']> = (ctx: BootContext, plan: Extract<Plan, { kind: K }>, seen: Observed, loop: Loop) => Promise<Step>;
+type Handler<K extends Plan['kind']> = (
+  ctx: BootContext,
+  plan: Extract<Plan, { kind: K }>,
+  seen: Observed,
+  loop: Loop,
+) => Promise<Step>;
 
 export const quietOf = (ctx: BootContext, loop: Loop): Quiet => ({
   quietForMs: loop.quietSince === undefined ? 0 : ctx.clock.now() - loop.quietSince,
@@ -40,7 +45,9 @@ export const quietOf = (ctx: BootContext, loop: Loop): Quiet => ({
 function stuck(ctx: BootContext, loop: Loop, reason: string, seen: Observed): void {
   loop.stuckSince ??= ctx.clock.now();
   if (ctx.clock.now() - loop.stuckSince <= ctx.cfg.waitTimeoutS * 1000) return;
-  const hint = ctx.cfg.discoveryEndpoint ? '' : ' (no discovery endpoint: set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint)';
+  const hint = ctx.cfg.discoveryEndpoint
+    ? ''
+    : ' (no discovery endpoint: set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint)';
   const code = seen.obs.discovery.reachable ? 'membership' : 'unreachable';
   throw new DeisError(code, `gave up after ${ctx.cfg.waitTimeoutS} s: ${reason}${hint}`);
 }
@@ -74,7 +81,9 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   async restart(ctx, plan, seen) {
     const { memberId } = plan;
     if (plan.updatePeerUrl && memberId && seen.endpoints.length) {
-      await withEtcd(ctx, seen.endpoints, (etcd) => retry('update my peer URL', () => etcd.memberUpdate(memberId, [ctx.self.peerUrl]), ctx));
+      await withEtcd(ctx, seen.endpoints, (etcd) =>
+        retry('update my peer URL', () => etcd.memberUpdate(memberId, [ctx.self.peerUrl]), ctx),
+      );
       ctx.metrics.change('update');
       ctx.log.info('peer URL updated', { memberId, peerUrl: ctx.self.peerUrl });
     }
@@ -84,7 +93,11 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   async bootstrap(ctx, plan) {
     const { registry, cfg } = ctx;
     if (!registry || !cfg.discoveryEndpoint) {
-      throw new DeisError('environment', 'a new cluster must bootstrap but no discovery endpoint is configured: set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint');
+      throw new DeisError(
+        'environment',
+        'a new cluster must bootstrap but no discovery endpoint is configured: ' +
+          'set DEIS_ETCD_DISCOVERY_SERVICE_HOST or --discovery-endpoint',
+      );
     }
     for (const id of plan.dropRegistrations) {
       await registry.removeRegistration(id);
@@ -92,8 +105,14 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
     }
     await ctx.heartbeat.ensure();
     const args = [
-      '--discovery-token', registry.token, '--discovery-endpoints', cfg.discoveryEndpoint,
-      '--initial-cluster-state', 'new', '--initial-cluster-token', `deis-etcd-${cfg.name.replace(/-\d+$/, '')}`,
+      '--discovery-token',
+      registry.token,
+      '--discovery-endpoints',
+      cfg.discoveryEndpoint,
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      `deis-etcd-${cfg.name.replace(/-\d+$/, '')}`,
     ];
     return { kind: 'start', start: { plan: 'bootstrap', args, endpoints: [] } };
   },
@@ -111,7 +130,12 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   },
 };
 
-function run<K extends Plan['kind']>(ctx: BootContext, plan: Extract<Plan, { kind: K }>, seen: Observed, loop: Loop): Promise<Step> {
+function run<K extends Plan['kind']>(
+  ctx: BootContext,
+  plan: Extract<Plan, { kind: K }>,
+  seen: Observed,
+  loop: Loop,
+): Promise<Step> {
   return (handlers[plan.kind] as Handler<K>)(ctx, plan, seen, loop);
 }
 
@@ -122,14 +146,16 @@ export async function prepare(ctx: BootContext): Promise<Start | undefined> {
   for (; !ctx.signal.aborted; loop.round++) {
     const { seen, plan } = await look(ctx, quietOf(ctx, loop));
     const o = seen.obs;
-    const alive = o.cluster.reachable || o.cluster.anyAlive || (o.discovery.reachable && o.discovery.heartbeats.length > 0);
+    const alive =
+      o.cluster.reachable || o.cluster.anyAlive || (o.discovery.reachable && o.discovery.heartbeats.length > 0);
     loop.quietSince = alive ? undefined : (loop.quietSince ?? ctx.clock.now());
     const reason = 'reason' in plan ? plan.reason : undefined;
     if (`${plan.kind}:${reason}` !== last) {
       ctx.log.info('decided', { plan: plan.kind, reason, removals: plan.kind === 'join' ? plan.removals : undefined });
       last = `${plan.kind}:${reason}`;
     }
-    for (const k of Object.keys(handlers)) ctx.metrics.set('deis_etcd_last_decision', k === plan.kind ? 1 : 0, { plan: k });
+    for (const k of Object.keys(handlers))
+      ctx.metrics.set('deis_etcd_last_decision', k === plan.kind ? 1 : 0, { plan: k });
     if (plan.kind !== 'wait' && plan.kind !== 'join') loop.stuckSince = undefined;
     // a pod without data says so while it waits: a quorum recovery counts its old member as gone for good
     if (plan.kind === 'wait' && !o.data.hasWal) await ctx.noData.ensure();

@@ -3,8 +3,9 @@
 // as a learner), promote myself once caught up, remove one member, and leave on a scale-down.
 import { join } from 'node:path';
 import { DeisError, isReason } from '../errors.ts';
-import type { EtcdApi } from '../etcd/client.ts';
-import { canRemove, scaleDownStep, type MemberView, type Removal } from '../membership/decide.ts';
+import type { EtcdApi, Member } from '../etcd/client.ts';
+import type { MemberView, Removal } from '../membership/decide.ts';
+import { scaleDownStep } from '../membership/scale.ts';
 import { retry } from '../retry.ts';
 import { initialCluster } from '../supervisor/etcd-args.ts';
 import { withEtcd, type BootContext } from './context.ts';
@@ -19,7 +20,12 @@ const LOCK_TTL_S = 30;
 const PROMOTE_POLL_MS = 200;
 
 /** Removes one member (already gone is fine), counts and logs it with why. */
-export async function removeMember(ctx: BootContext, etcd: EtcdApi, r: Removal, kind: ChangeKind = 'remove'): Promise<void> {
+export async function removeMember(
+  ctx: BootContext,
+  etcd: EtcdApi,
+  r: Removal,
+  kind: ChangeKind = 'remove',
+): Promise<void> {
   await retry(`remove member ${r.id}`, () => etcd.memberRemove(r.id), { ...ctx, attempts: 5 }).catch((err) => {
     if (!isReason(err, 'member-not-found')) throw err;
   });
@@ -32,29 +38,35 @@ export async function removeMember(ctx: BootContext, etcd: EtcdApi, r: Removal, 
  * carry out the removals, add myself as a learner (or reuse my own unstarted add after a crash).
  * Returns etcd's flags for joining and my member ID, or undefined when the plan is no longer a join.
  */
-export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet): Promise<{ args: string[]; memberId: string } | undefined> {
-  return withEtcd(ctx, seen.endpoints, (etcd) => etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, async () => {
-    const { plan } = await look(ctx, quiet);
-    if (plan.kind !== 'join') return undefined;
-    for (const r of plan.removals) await removeMember(ctx, etcd, r);
-    let id = plan.reuseMemberId;
-    let members;
-    if (id) {
-      members = (await etcd.memberList()).members;
-      ctx.log.info('reusing my earlier add', { memberId: id });
-    } else {
-      // a few quick tries (strict reconfig refuses for a few seconds after a removal), then the lock
-      // is released and the loop decides again
-      const add = () => etcd.memberAdd([ctx.self.peerUrl], true);
-      const added = await retry('add myself as a learner', add, { ...ctx, attempts: 4, maxMs: 1000 });
-      id = added.member.id;
-      members = added.members;
-      ctx.metrics.change('add');
-      ctx.log.info('member added', { memberId: id, peerUrl: ctx.self.peerUrl, learner: true });
-    }
-    const args = ['--initial-cluster', initialCluster(members, id, ctx.self), '--initial-cluster-state', 'existing'];
-    return { args, memberId: id };
-  }));
+export async function joinCluster(
+  ctx: BootContext,
+  seen: Observed,
+  quiet: Quiet,
+): Promise<{ args: string[]; memberId: string } | undefined> {
+  return withEtcd(ctx, seen.endpoints, (etcd) =>
+    etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, async () => {
+      const { plan } = await look(ctx, quiet);
+      if (plan.kind !== 'join') return undefined;
+      for (const r of plan.removals) await removeMember(ctx, etcd, r);
+      let id = plan.reuseMemberId;
+      let members: Member[];
+      if (id) {
+        members = (await etcd.memberList()).members;
+        ctx.log.info('reusing my earlier add', { memberId: id });
+      } else {
+        // a few quick tries (strict reconfig refuses for a few seconds after a removal), then the lock
+        // is released and the loop decides again
+        const add = () => etcd.memberAdd([ctx.self.peerUrl], true);
+        const added = await retry('add myself as a learner', add, { ...ctx, attempts: 4, maxMs: 1000 });
+        id = added.member.id;
+        members = added.members;
+        ctx.metrics.change('add');
+        ctx.log.info('member added', { memberId: id, peerUrl: ctx.self.peerUrl, learner: true });
+      }
+      const args = ['--initial-cluster', initialCluster(members, id, ctx.self), '--initial-cluster-state', 'existing'];
+      return { args, memberId: id };
+    }),
+  );
 }
 
 /**
@@ -62,10 +74,19 @@ export async function joinCluster(ctx: BootContext, seen: Observed, quiet: Quiet
  * watchdog ends the wait when the learner stops progressing; `stopped` ends the polling early (my etcd
  * exited, or waiting for it failed).
  */
-export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string, watch: JoinWatchdog, stopped?: AbortSignal): Promise<void> {
+export async function promoteSelf(
+  ctx: BootContext,
+  etcd: EtcdApi,
+  myId: string,
+  watch: JoinWatchdog,
+  stopped?: AbortSignal,
+): Promise<void> {
   for (;;) {
-    if (stopped?.aborted) throw new DeisError('etcd-exited', 'stopped promoting this member: its etcd is no longer starting');
-    const me = (await retry('member list', () => etcd.memberList(), { ...ctx, signal: stopped ?? ctx.signal })).members.find((m) => m.id === myId);
+    if (stopped?.aborted)
+      throw new DeisError('etcd-exited', 'stopped promoting this member: its etcd is no longer starting');
+    const me = (
+      await retry('member list', () => etcd.memberList(), { ...ctx, signal: stopped ?? ctx.signal })
+    ).members.find((m) => m.id === myId);
     if (!me?.isLearner) return;
     try {
       await etcd.memberPromote(myId);
@@ -84,25 +105,45 @@ export async function promoteSelf(ctx: BootContext, etcd: EtcdApi, myId: string,
  * Gives a stalled join up: etcd stops, the learner is removed through the voters (a learner never
  * counts for quorum, so that is always safe), and its data is moved aside (kept, never deleted).
  */
-export async function abandonJoin(ctx: BootContext, stop: () => Promise<unknown>, voters: string[], learnerId: string | undefined): Promise<void> {
+export async function abandonJoin(
+  ctx: BootContext,
+  stop: () => Promise<unknown>,
+  voters: string[],
+  learnerId: string | undefined,
+): Promise<void> {
   const id = learnerId ?? ctx.member.id;
   await stop();
-  if (id) await withEtcd(ctx, voters, (etcd) => removeMember(ctx, etcd, { id, name: ctx.self.name, why: 'join-stalled' }, 'remove-self'));
+  if (id)
+    await withEtcd(ctx, voters, (etcd) =>
+      removeMember(ctx, etcd, { id, name: ctx.self.name, why: 'join-stalled' }, 'remove-self'),
+    );
   const aside = await moveDataAside(ctx, 'stalled');
   ctx.member.id = undefined;
   ctx.metrics.inc('deis_etcd_join_retries_total', { reason: 'stalled' });
-  ctx.log.warn('stalled join given up: learner removed, data moved aside; joining again', { memberId: id, movedTo: aside });
+  ctx.log.warn('stalled join given up: learner removed, data moved aside; joining again', {
+    memberId: id,
+    movedTo: aside,
+  });
 }
 
 /** Moves the member's data to member.<label>-<time> in the data dir (kept, never deleted). */
 export async function moveDataAside(ctx: BootContext, label: 'removed' | 'stalled'): Promise<string> {
-  const aside = join(ctx.cfg.dataDir, `member.${label}-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '')}`);
+  const aside = join(
+    ctx.cfg.dataDir,
+    `member.${label}-${new Date(ctx.clock.now()).toISOString().replace(/[:.]/g, '')}`,
+  );
   await ctx.files.rename(join(ctx.cfg.dataDir, 'member'), aside);
   return aside;
 }
 
 /** Moves leadership to `to` (else any healthy voter) when this member leads. */
-async function handOff(ctx: BootContext, etcd: EtcdApi, views: MemberView[], leader: string, to?: string): Promise<void> {
+async function handOff(
+  ctx: BootContext,
+  etcd: EtcdApi,
+  views: MemberView[],
+  leader: string,
+  to?: string,
+): Promise<void> {
   const myId = ctx.member.id;
   if (leader !== myId) return;
   const target = to ?? views.find((m) => m.id !== myId && !m.isLearner && m.healthy)?.id;
@@ -151,7 +192,10 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
         if (step?.kind === 'move-leader') await handOff(ctx, etcd, [], st.leader, step.to);
       }
       return false;
-    }).catch((err) => { lastErr = err; return false; });
+    }).catch((err) => {
+      lastErr = err;
+      return false;
+    });
     if (removed) {
       ctx.log.info('removed by the leader (scale-down)', { memberId: myId });
       return;

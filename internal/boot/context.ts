@@ -6,7 +6,7 @@ import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import { Registry } from '../discovery/registry.ts';
 import { resolveToken } from '../discovery/token.ts';
-import { DEFAULT_TOKEN_SECRET } from '../config/options.ts';
+import { DEFAULT_TOKEN_SECRET } from '../config/checks.ts';
 import { advertiseAddress } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import type { Logger } from '../log/log.ts';
@@ -46,36 +46,62 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
   const { cfg, clock } = d;
   const kube = cfg.kubernetes === 'off' ? undefined : d.kube();
   if (cfg.kubernetes === 'on' && !kube) {
-    throw new DeisError('environment', 'DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API: set KUBECONFIG or run in a pod with a service account');
+    throw new DeisError(
+      'environment',
+      'DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API: set KUBECONFIG or run in a pod with a service account',
+    );
   }
   const getPod = () => kube!.getPod(cfg.name);
-  const podIp = cfg.advertiseHost ?? (kube ? (await retry('get this pod', getPod, { clock, log: d.log, attempts: 5 }))?.ip : undefined);
+  const podIp =
+    cfg.advertiseHost ??
+    (kube ? (await retry('get this pod', getPod, { clock, log: d.log, attempts: 5 }))?.ip : undefined);
   const { host, source } = advertiseAddress(podIp, d.interfaces);
   const self = selfUrls(cfg, host);
   const log = d.log.child({ pod: cfg.name });
-  log.info('starting', { advertiseHost: host, addressSource: source, peerUrl: self.peerUrl, clientUrl: self.clientUrl, kubernetes: !!kube });
+  log.info('starting', {
+    advertiseHost: host,
+    addressSource: source,
+    peerUrl: self.peerUrl,
+    clientUrl: self.clientUrl,
+    kubernetes: !!kube,
+  });
   for (const w of cfg.etcdEnvDropped) log.warn('etcd setting ignored', { detail: w });
 
   let registry: Registry | undefined;
   if (cfg.discoveryEndpoint) {
-    const { token } = await resolveToken({ token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET }, { readFile: d.files.read });
+    const { token } = await resolveToken(
+      { token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET },
+      { readFile: d.files.read },
+    );
     registry = new Registry(d.connect([cfg.discoveryEndpoint]), token);
   } else {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
   const member: BootContext['member'] = {};
   const record = () => ({
-    name: self.name, memberId: member.id ?? '', clusterId: member.clusterId ?? '',
-    peerUrl: self.peerUrl, clientUrl: self.clientUrl, at: new Date(clock.now()).toISOString(),
+    name: self.name,
+    memberId: member.id ?? '',
+    clusterId: member.clusterId ?? '',
+    peerUrl: self.peerUrl,
+    clientUrl: self.clientUrl,
+    at: new Date(clock.now()).toISOString(),
   });
   const reg = registry;
   const heartbeat = new LeaseKeeper(reg && (() => reg.heartbeat(record)), log, 'heartbeat');
-  const noData = new LeaseKeeper(reg && (() => reg.announceNoData(self.name, () => new Date(clock.now()))), log, 'no-data record');
+  const noData = new LeaseKeeper(
+    reg && (() => reg.announceNoData(self.name, () => new Date(clock.now()))),
+    log,
+    'no-data record',
+  );
   return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member };
 }
 
 /** Runs fn with a client for the given endpoints, closing it afterwards. */
-export async function withEtcd<T>(ctx: Pick<BootContext, 'connect'>, endpoints: string[], fn: (etcd: EtcdApi) => Promise<T>): Promise<T> {
+export async function withEtcd<T>(
+  ctx: Pick<BootContext, 'connect'>,
+  endpoints: string[],
+  fn: (etcd: EtcdApi) => Promise<T>,
+): Promise<T> {
   const etcd = ctx.connect(endpoints);
   try {
     return await fn(etcd);

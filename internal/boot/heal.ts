@@ -2,17 +2,24 @@
 // heal interval: promote caught-up learners, and remove one member whose pod has been gone longer
 // than the grace period (one change per pass, each keeping quorum).
 import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
-import { ordinalIn, removals, scaleDownStep } from '../membership/decide.ts';
+import { removals } from '../membership/decide.ts';
+import { ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import { memberViews, scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
 /** What the healer remembers between passes: since when each candidate's pod has been gone. */
-export interface HealState { goneSince: Map<string, number> }
+export interface HealState {
+  goneSince: Map<string, number>;
+}
 
 /** What one pass did, for the log and for tests. */
-export interface HealResult { leader: boolean; promoted: string[]; removed: string[] }
+export interface HealResult {
+  leader: boolean;
+  promoted: string[];
+  removed: string[];
+}
 
 /** One heal pass against this member's own etcd. */
 export async function healPass(ctx: BootContext, state: HealState): Promise<HealResult> {
@@ -31,7 +38,9 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
         ctx.metrics.change('promote');
         ctx.log.info('learner promoted', { memberId: m.id });
         out.promoted.push(m.id);
-      } catch { /* not caught up yet */ }
+      } catch {
+        /* not caught up yet */
+      }
     }
     if (!ctx.kube) return;
     const pods = (await ctx.kube.listPods(ctx.cfg.selector)).map((p) => ({ name: p.name, ip: p.ip }));
@@ -89,7 +98,9 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
   const state: HealState = { goneSince: new Map() };
   const quorum: QuorumState = { lostSince: undefined, said: '' };
   let need: (n: Need) => void = () => undefined;
-  const needs = new Promise<Need>((resolve) => { need = resolve; });
+  const needs = new Promise<Need>((resolve) => {
+    need = resolve;
+  });
   let said = '';
   /** Logs a failing pass once per distinct error (a pass runs every second). */
   const once = (msg: string, err: unknown) => {
@@ -119,5 +130,11 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
       await healPass(ctx, state).catch((err) => once('heal pass failed', err));
     }
   })();
-  return { stop: async () => { stop.abort(); await loop; }, needs };
+  return {
+    stop: async () => {
+      stop.abort();
+      await loop;
+    },
+    needs,
+  };
 }

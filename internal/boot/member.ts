@@ -20,7 +20,11 @@ const JOIN_ATTEMPTS = 3;
  * moved aside) and tried again, up to JOIN_ATTEMPTS times. `onChild` sees each child at once (for
  * /healthz). Undefined when stopped before a plan started etcd.
  */
-export async function startMember(ctx: BootContext, binary: string, onChild: (c: Child) => void): Promise<{ child: Child; start: Start } | undefined> {
+export async function startMember(
+  ctx: BootContext,
+  binary: string,
+  onChild: (c: Child) => void,
+): Promise<{ child: Child; start: Start } | undefined> {
   for (let attempt = 1; ; attempt++) {
     const start = await prepare(ctx);
     if (!start) return undefined;
@@ -32,7 +36,8 @@ export async function startMember(ctx: BootContext, binary: string, onChild: (c:
     } catch (err) {
       if (!isReason(err, 'join-stalled') || attempt >= JOIN_ATTEMPTS || ctx.signal.aborted) throw err;
       ctx.log.warn('join stalled', { err, attempt, maxAttempts: JOIN_ATTEMPTS });
-      await abandonJoin(ctx, () => child.stop(2000), start.endpoints, start.memberId); // a stalled etcd need not be waited for
+      // a stalled etcd need not be waited for
+      await abandonJoin(ctx, () => child.stop(2000), start.endpoints, start.memberId);
     }
   }
 }
@@ -41,11 +46,20 @@ export async function startMember(ctx: BootContext, binary: string, onChild: (c:
 export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child {
   const { cfg, self } = ctx;
   const args = memberArgs({
-    name: self.name, dataDir: cfg.dataDir, listenHost: cfg.listenHost ?? self.host,
-    clientPort: cfg.clientPort, peerPort: cfg.peerPort, clientUrl: self.clientUrl, peerUrl: self.peerUrl,
+    name: self.name,
+    dataDir: cfg.dataDir,
+    listenHost: cfg.listenHost ?? self.host,
+    clientPort: cfg.clientPort,
+    peerPort: cfg.peerPort,
+    clientUrl: self.clientUrl,
+    peerUrl: self.peerUrl,
     metricsPort: cfg.etcdMetricsPort,
   });
-  return startChild(binary, [...args, ...start.args], { env: etcdEnv(ctx.env, cfg.etcdEnv), log: ctx.log, spawn: ctx.spawn });
+  return startChild(binary, [...args, ...start.args], {
+    env: etcdEnv(ctx.env, cfg.etcdEnv),
+    log: ctx.log,
+    spawn: ctx.spawn,
+  });
 }
 
 /**
@@ -58,7 +72,12 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
  * nothing (an idle cluster: for ever). The promotion is such an entry. Settles when this member is a
  * voter; rejects when promoting fails or `stopped` fires.
  */
-function promoteWhileStarting(ctx: BootContext, start: Start & { memberId: string }, watch: JoinWatchdog, stopped: AbortSignal): Promise<void> {
+function promoteWhileStarting(
+  ctx: BootContext,
+  start: Start & { memberId: string },
+  watch: JoinWatchdog,
+  stopped: AbortSignal,
+): Promise<void> {
   return withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, start.memberId, watch, stopped));
 }
 
@@ -72,9 +91,15 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   };
   const stop = new AbortController();
   void child.exited.then(() => stop.abort());
-  const early = start.memberId && start.endpoints.length
-    ? promoteWhileStarting(ctx, { ...start, memberId: start.memberId }, watch, AbortSignal.any([stop.signal, ctx.signal]))
-    : undefined;
+  const early =
+    start.memberId && start.endpoints.length
+      ? promoteWhileStarting(
+          ctx,
+          { ...start, memberId: start.memberId },
+          watch,
+          AbortSignal.any([stop.signal, ctx.signal]),
+        )
+      : undefined;
   early?.catch(() => undefined); // awaited below; failing first must not go unhandled
   try {
     await waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000);
@@ -83,17 +108,22 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
     await early?.catch(() => undefined);
     throw err;
   }
-  const st = await withEtcd(ctx, [self.clientUrl], (etcd) => retry('status of my etcd', () => etcd.status(self.clientUrl), { clock, log, attempts: 10 }));
+  const st = await withEtcd(ctx, [self.clientUrl], (etcd) =>
+    retry('status of my etcd', () => etcd.status(self.clientUrl), { clock, log, attempts: 10 }),
+  );
   ctx.member.id = st.memberId;
   ctx.member.clusterId = st.clusterId;
   const marker: Marker = { memberId: st.memberId, clusterId: st.clusterId, name: self.name, peerUrl: self.peerUrl };
-  await ctx.files.write(markerPath(cfg.dataDir), JSON.stringify(marker) + '\n');
+  await ctx.files.write(markerPath(cfg.dataDir), `${JSON.stringify(marker)}\n`);
   const registry = ctx.registry;
   if (start.plan === 'bootstrap' && registry) {
-    await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), { clock, log })
-      .catch((err) => log.warn('cannot record the cluster in the registry', { err }));
+    await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), {
+      clock,
+      log,
+    }).catch((err) => log.warn('cannot record the cluster in the registry', { err }));
   }
   if (early) await early;
-  else if (start.endpoints.length) await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId, watch));
+  else if (start.endpoints.length)
+    await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId, watch));
   await ctx.heartbeat.ensure();
 }

@@ -1,11 +1,20 @@
 // The series boot exports on /metrics, declared in one place.
 import { Metrics } from '../server/server.ts';
 
-export type ChangeKind = 'add' | 'remove' | 'remove-self' | 'promote' | 'update' | 'registry-reset' | 'force-new-cluster';
+export type ChangeKind =
+  | 'add'
+  | 'remove'
+  | 'remove-self'
+  | 'promote'
+  | 'update'
+  | 'registry-reset'
+  | 'force-new-cluster';
 
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
-  change(kind: ChangeKind): void { this.inc('deis_etcd_membership_changes_total', { kind }); }
+  change(kind: ChangeKind): void {
+    this.inc('deis_etcd_membership_changes_total', { kind });
+  }
 }
 
 export function bootMetrics(): BootMetrics {

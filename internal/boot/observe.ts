@@ -14,14 +14,28 @@ import { decide, type MemberView, type Observation, type Plan } from '../members
 import type { Fetch } from '../runtime.ts';
 
 /** Written into the data dir once this member runs, so a restart knows its member ID. */
-export interface Marker { memberId: string; clusterId: string; name: string; peerUrl: string }
+export interface Marker {
+  memberId: string;
+  clusterId: string;
+  name: string;
+  peerUrl: string;
+}
 export const markerPath = (dataDir: string) => join(dataDir, 'deis-etcd-member.json');
 
 export async function readMarker(files: Files, dataDir: string): Promise<Marker | undefined> {
-  try { return JSON.parse((await files.read(markerPath(dataDir))) ?? '') as Marker; } catch { return undefined; }
+  try {
+    return JSON.parse((await files.read(markerPath(dataDir))) ?? '') as Marker;
+  } catch {
+    return undefined;
+  }
 }
 
-export interface Self { name: string; host: string; peerUrl: string; clientUrl: string }
+export interface Self {
+  name: string;
+  host: string;
+  peerUrl: string;
+  clientUrl: string;
+}
 
 /**
  * This member's URLs. Client URLs advertise the pod IP; peer URLs too, unless a peer Service is
@@ -29,8 +43,15 @@ export interface Self { name: string; host: string; peerUrl: string; clientUrl: 
  * the pod coming back with another IP (what a whole set re-created on its volumes needs).
  */
 export function selfUrls(cfg: BootConfig, host: string): Self {
-  const peerHost = cfg.peerService ? `${cfg.name}.${cfg.peerService}.${cfg.namespace}.svc.${cfg.clusterDomain}` : urlHost(host);
-  return { name: cfg.name, host, peerUrl: `http://${peerHost}:${cfg.peerPort}`, clientUrl: `http://${urlHost(host)}:${cfg.clientPort}` };
+  const peerHost = cfg.peerService
+    ? `${cfg.name}.${cfg.peerService}.${cfg.namespace}.svc.${cfg.clusterDomain}`
+    : urlHost(host);
+  return {
+    name: cfg.name,
+    host,
+    peerUrl: `http://${peerHost}:${cfg.peerPort}`,
+    clientUrl: `http://${urlHost(host)}:${cfg.clientPort}`,
+  };
 }
 
 /** What observing needs: the config, who I am, the sources and the effects to reach them. */
@@ -46,7 +67,10 @@ export interface Sources {
 }
 
 /** How long nothing has lived anywhere, and how long that must last before a rebuild. */
-export interface Quiet { quietForMs: number; rebuildGraceMs: number }
+export interface Quiet {
+  quietForMs: number;
+  rebuildGraceMs: number;
+}
 
 export interface Observed {
   obs: Observation;
@@ -58,7 +82,12 @@ export interface Observed {
 }
 
 /** Client URLs the running cluster may answer at: heartbeats, member pods, configured endpoints. */
-export function candidateEndpoints(cfg: BootConfig, self: Self, reg: RegistrySnapshot | undefined, pods: PodInfo[] | undefined): string[] {
+export function candidateEndpoints(
+  cfg: BootConfig,
+  self: Self,
+  reg: RegistrySnapshot | undefined,
+  pods: PodInfo[] | undefined,
+): string[] {
   const urls = new Set<string>();
   for (const h of reg?.heartbeats ?? []) if (h.clientUrl && h.name !== self.name) urls.add(h.clientUrl);
   for (const p of pods ?? []) if (p.ip && p.name !== self.name) urls.add(`http://${urlHost(p.ip)}:${cfg.clientPort}`);
@@ -69,17 +98,27 @@ export function candidateEndpoints(cfg: BootConfig, self: Self, reg: RegistrySna
 
 /** Members with their health: a member is healthy when one of its client URLs answers a status call. */
 export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
-  return Promise.all(members.map(async (m) => {
-    let healthy = false;
-    for (const u of m.clientUrls) {
-      try { await etcd.status(u); healthy = true; break; } catch { /* next URL */ }
-    }
-    return { id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner, healthy };
-  }));
+  return Promise.all(
+    members.map(async (m) => {
+      let healthy = false;
+      for (const u of m.clientUrls) {
+        try {
+          await etcd.status(u);
+          healthy = true;
+          break;
+        } catch {
+          /* next URL */
+        }
+      }
+      return { id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner, healthy };
+    }),
+  );
 }
 
 /** This pod's StatefulSet, ordinal and the set's replicas; undefined without them (or unreadable). */
-export async function scaleOf(src: Pick<Sources, 'cfg' | 'self' | 'kube'>): Promise<{ set: string; ordinal: number; replicas: number | undefined } | undefined> {
+export async function scaleOf(
+  src: Pick<Sources, 'cfg' | 'self' | 'kube'>,
+): Promise<{ set: string; ordinal: number; replicas: number | undefined } | undefined> {
   const ord = statefulSetOrdinal(src.self.name);
   if (!src.kube || !ord) return undefined;
   const set = src.cfg.statefulSet ?? ord.set;
@@ -109,7 +148,9 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
 
   let registry: RegistrySnapshot | undefined;
   if (src.registry) {
-    try { registry = await src.registry.snapshot(); } catch (err) {
+    try {
+      registry = await src.registry.snapshot();
+    } catch (err) {
       if (isReason(err, 'bad-size-key')) throw err;
     }
   }
@@ -119,9 +160,18 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
   const candidates = candidateEndpoints(cfg, self, registry, pods);
   // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
   // its IP) would otherwise stall the gRPC member list until its timeout
-  const answering = (await Promise.all(candidates.map(async (u) => {
-    try { await src.fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) }); return u; } catch { return undefined; }
-  }))).filter((u): u is string => !!u);
+  const answering = (
+    await Promise.all(
+      candidates.map(async (u) => {
+        try {
+          await src.fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) });
+          return u;
+        } catch {
+          return undefined;
+        }
+      }),
+    )
+  ).filter((u): u is string => !!u);
   let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
   let members: Member[] | undefined;
   const endpoints: string[] = [];
@@ -134,7 +184,8 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
       cluster = { reachable: true, clusterId: list.clusterId, members: views };
       // only members that answered: a dead member's URL would stall every call that tries it
       for (const m of list.members) {
-        if (views.find((v) => v.id === m.id)?.healthy) for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
+        if (views.find((v) => v.id === m.id)?.healthy)
+          for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
       }
     } catch {
       // processes answer but the cluster has no quorum (or is still forming): alive, not reachable
@@ -147,7 +198,13 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
     configuredSize: cfg.clusterSize,
     data: { hasWal, markerMemberId: marker?.memberId },
     discovery: registry
-      ? { reachable: true, size: registry.size, registrations: registry.members, heartbeats: registry.heartbeats.filter((h) => h.name !== self.name).map((h) => h.name), clusterFormed: !!registry.cluster }
+      ? {
+          reachable: true,
+          size: registry.size,
+          registrations: registry.members,
+          heartbeats: registry.heartbeats.filter((h) => h.name !== self.name).map((h) => h.name),
+          clusterFormed: !!registry.cluster,
+        }
       : { reachable: false },
     cluster,
     pods: pods?.map((p) => ({ name: p.name, ip: p.ip })),
@@ -156,4 +213,3 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
   };
   return { obs, registry, pods, endpoints, members };
 }
-

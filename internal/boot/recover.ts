@@ -17,19 +17,39 @@ export interface QuorumState {
   said: string;
 }
 
-export type QuorumVerdict = { kind: 'ok' } | { kind: 'wait' } | { kind: 'dropped'; by: string } | Extract<QuorumPlan, { kind: 'recover' }>;
+export type QuorumVerdict =
+  | { kind: 'ok' }
+  | { kind: 'wait' }
+  | { kind: 'dropped'; by: string }
+  | Extract<QuorumPlan, { kind: 'recover' }>;
 
 /** Each voter's reachability and raft index (status on its client URLs), with its leader if any. */
-async function voterViews(etcd: EtcdApi, members: Member[]): Promise<(VoterView & { leader: string; clientUrl?: string })[]> {
-  return Promise.all(members.filter((m) => !m.isLearner).map(async (m) => {
-    for (const u of m.clientUrls) {
-      try {
-        const st = await etcd.status(u);
-        return { id: m.id, name: m.name, reachable: true, raftIndex: st.raftIndex, leader: st.leader, clientUrl: u };
-      } catch { /* next URL */ }
-    }
-    return { id: m.id, name: m.name, reachable: false, raftIndex: 0, leader: '0' };
-  }));
+async function voterViews(
+  etcd: EtcdApi,
+  members: Member[],
+): Promise<(VoterView & { leader: string; clientUrl?: string })[]> {
+  return Promise.all(
+    members
+      .filter((m) => !m.isLearner)
+      .map(async (m) => {
+        for (const u of m.clientUrls) {
+          try {
+            const st = await etcd.status(u);
+            return {
+              id: m.id,
+              name: m.name,
+              reachable: true,
+              raftIndex: st.raftIndex,
+              leader: st.leader,
+              clientUrl: u,
+            };
+          } catch {
+            /* next URL */
+          }
+        }
+        return { id: m.id, name: m.name, reachable: false, raftIndex: 0, leader: '0' };
+      }),
+  );
 }
 
 /** One look at quorum from this member's side; throws when its own etcd does not answer. */
@@ -41,7 +61,8 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
   return withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
     if (st.leader !== '0') {
-      if (state.lostSince !== undefined) ctx.log.info('quorum is back', { lostForMs: ctx.clock.now() - state.lostSince });
+      if (state.lostSince !== undefined)
+        ctx.log.info('quorum is back', { lostForMs: ctx.clock.now() - state.lostSince });
       state.lostSince = undefined;
       state.said = '';
       return { kind: 'ok' };
@@ -61,8 +82,13 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
     const scale = await scaleOf(ctx).catch(() => undefined);
     const noData = new Set(await ctx.registry.noData().catch(() => []));
     const plan = quorumRecovery({
-      me: ctx.member.id ?? '', voters: voters.map((v) => ({ ...v, noData: !v.reachable && noData.has(v.name) })), set: scale?.set, replicas: scale?.replicas, lostForMs,
-      graceMs: ctx.cfg.quorumLossGraceS * 1000, autoRecover: ctx.cfg.autoRecover,
+      me: ctx.member.id ?? '',
+      voters: voters.map((v) => ({ ...v, noData: !v.reachable && noData.has(v.name) })),
+      set: scale?.set,
+      replicas: scale?.replicas,
+      lostForMs,
+      graceMs: ctx.cfg.quorumLossGraceS * 1000,
+      autoRecover: ctx.cfg.autoRecover,
     });
     if (plan.kind === 'wait') {
       say(plan.reason);
@@ -77,19 +103,38 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
  * --force-new-cluster (a one-member cluster keeping the data, the member and cluster IDs); returns
  * the new child once healthy. Writes acknowledged only by the lost voters are lost: said in the log.
  */
-export async function forceNewCluster(ctx: BootContext, binary: string, child: Child, plan: Extract<QuorumVerdict, { kind: 'recover' }>): Promise<Child> {
+export async function forceNewCluster(
+  ctx: BootContext,
+  binary: string,
+  child: Child,
+  plan: Extract<QuorumVerdict, { kind: 'recover' }>,
+): Promise<Child> {
   const registry = ctx.registry;
   if (!registry) throw new DeisError('internal', 'a quorum recovery needs the discovery service for its lock');
-  return registry.withLock(async () => {
-    ctx.log.warn('recovering quorum: restarting etcd from this member\'s data with --force-new-cluster', {
-      reason: plan.reason, lost: plan.lost, survivors: plan.survivors,
-      recoveryPoint: 'writes acknowledged by the lost voters but absent here are lost',
-    });
-    await child.stop(STOP_GRACE_MS);
-    const next = spawnEtcd(ctx, binary, { plan: 'restart', args: ['--force-new-cluster'], endpoints: [] });
-    await waitUntil('etcd is healthy after --force-new-cluster', () => etcdHealthy(ctx.fetch, ctx.self.clientUrl), next, ctx.clock, ctx.cfg.startTimeoutS * 1000);
-    ctx.metrics.change('force-new-cluster');
-    ctx.log.warn('quorum recovered: this member is a new one-member cluster; the others rejoin as learners', { memberId: ctx.member.id });
-    return next;
-  }, 60, 'recover');
+  return registry.withLock(
+    async () => {
+      ctx.log.warn("recovering quorum: restarting etcd from this member's data with --force-new-cluster", {
+        reason: plan.reason,
+        lost: plan.lost,
+        survivors: plan.survivors,
+        recoveryPoint: 'writes acknowledged by the lost voters but absent here are lost',
+      });
+      await child.stop(STOP_GRACE_MS);
+      const next = spawnEtcd(ctx, binary, { plan: 'restart', args: ['--force-new-cluster'], endpoints: [] });
+      await waitUntil(
+        'etcd is healthy after --force-new-cluster',
+        () => etcdHealthy(ctx.fetch, ctx.self.clientUrl),
+        next,
+        ctx.clock,
+        ctx.cfg.startTimeoutS * 1000,
+      );
+      ctx.metrics.change('force-new-cluster');
+      ctx.log.warn('quorum recovered: this member is a new one-member cluster; the others rejoin as learners', {
+        memberId: ctx.member.id,
+      });
+      return next;
+    },
+    60,
+    'recover',
+  );
 }

@@ -19,7 +19,9 @@ export async function runBoot(d: BootDeps): Promise<number> {
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);
   const etcd: { child?: Child; ready: boolean } = { ready: false };
-  const onChild = (c: Child) => { etcd.child = c; };
+  const onChild = (c: Child) => {
+    etcd.child = c;
+  };
   const server = await startHttpServer(cfg.listenHost ?? self.host, cfg.httpPort, {
     healthz: () => !etcd.child || etcd.child.running(),
     readyz: () => etcd.ready && !!etcd.child?.running(),
@@ -58,7 +60,9 @@ export async function runBoot(d: BootDeps): Promise<number> {
 /** etcd exited by itself: removed by a scale-down (wait for the pod's deletion), else an error. */
 async function afterExit(ctx: BootContext, exited: ExitStatus): Promise<number> {
   if (!(await isScaledAway(ctx))) {
-    throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, { exitStatus: exitNumber(exited) });
+    throw new DeisError('etcd-exited', `etcd exited with ${exited.signal ?? `code ${exited.code}`}`, {
+      exitStatus: exitNumber(exited),
+    });
   }
   ctx.log.info('removed by a scale-down; waiting for the pod to be deleted', { exitCode: exitNumber(exited) });
   await untilStopped(undefined, ctx.signal);
@@ -70,14 +74,25 @@ async function afterExit(ctx: BootContext, exited: ExitStatus): Promise<number> 
  * quorum recovery replaces the child (`onChild` sees the new one); a member dropped by a recovery
  * elsewhere ends boot with an error, so that its restart rejoins.
  */
-async function supervise(ctx: BootContext, binary: string, first: Child, onChild: (c: Child) => void): Promise<ExitStatus | undefined> {
-  for (let child = first; ;) {
+async function supervise(
+  ctx: BootContext,
+  binary: string,
+  first: Child,
+  onChild: (c: Child) => void,
+): Promise<ExitStatus | undefined> {
+  for (let child = first; ; ) {
     const healer = startHealer(ctx);
-    const next = await Promise.race([untilStopped(child, ctx.signal).then((exited) => ({ kind: 'stopped' as const, exited })), healer.needs]);
+    const next = await Promise.race([
+      untilStopped(child, ctx.signal).then((exited) => ({ kind: 'stopped' as const, exited })),
+      healer.needs,
+    ]);
     await healer.stop();
     if (next.kind === 'stopped') return next.exited;
     if (next.kind === 'dropped') {
-      throw new DeisError('membership', `a quorum recovery on ${next.by} dropped this member: restarting to rejoin as a learner`);
+      throw new DeisError(
+        'membership',
+        `a quorum recovery on ${next.by} dropped this member: restarting to rejoin as a learner`,
+      );
     }
     child = await forceNewCluster(ctx, binary, child, next);
     onChild(child);

@@ -26,7 +26,10 @@ export class JoinWatchdog {
     const { cfg, self } = this.ctx;
     if (!cfg.etcdMetricsPort) return undefined;
     try {
-      const res = await this.ctx.fetch(`http://${urlHost(cfg.listenHost ?? self.host)}:${cfg.etcdMetricsPort}/metrics`, { signal: AbortSignal.timeout(1000) });
+      const res = await this.ctx.fetch(
+        `http://${urlHost(cfg.listenHost ?? self.host)}:${cfg.etcdMetricsPort}/metrics`,
+        { signal: AbortSignal.timeout(1000) },
+      );
       const m = APPLIED.exec(await res.text());
       return m ? Number(m[1]) : undefined;
     } catch {

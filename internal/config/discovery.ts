@@ -1,36 +1,88 @@
 // The discovery program's settings: one table (flags, env names, help) and one pure validation.
-import {
-  checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, DEFAULT_TOKEN_SECRET, OptionReader, Problems, type OptionSpec, type RawOptions,
-} from './options.ts';
+import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, DEFAULT_TOKEN_SECRET } from './checks.ts';
+import { OptionReader, Problems, type OptionSpec, type RawOptions } from './options.ts';
 import type { Level } from '../log/log.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 // `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
 export const discoveryOptions = [
-  { flag: 'cluster-size', type: 'number', default: 3,
-    describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9' },
-  { flag: 'allow-even-size', type: 'boolean', default: false,
-    describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)' },
-  { flag: 'client-port', type: 'number', default: 2381,
-    describe: "client port of the discovery etcd (the members' --discovery-endpoints)" },
-  { flag: 'peer-port', deprecatedEnv: ['DEIS_ETCD_DISCOVERY_PEER_PORT'], type: 'number', default: 2382,
-    describe: 'peer port of the single discovery etcd' },
-  { flag: 'advertise-host', env: 'POD_IP', type: 'string', defaultText: 'first non-loopback IPv4',
-    describe: 'address to advertise and listen on (the pod IP from the downward API)' },
-  { flag: 'listen-host', type: 'string', defaultText: 'advertise host',
-    describe: 'address to listen on, e.g. 0.0.0.0' },
-  { flag: 'data-dir', type: 'string', default: '/var/lib/etcd',
-    describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)' },
-  { flag: 'token-file', type: 'string', default: DEFAULT_TOKEN_FILE,
-    describe: 'file holding the discovery token (the mounted Secret)' },
-  { flag: 'token', env: 'DEIS_ETCD_DISCOVERY_TOKEN', type: 'string',
-    describe: 'the discovery token itself (beats --token-file)' },
-  { flag: 'token-secret', type: 'string', default: DEFAULT_TOKEN_SECRET,
-    describe: 'Secret to create with a random token when no token is configured' },
-  { flag: 'namespace', env: 'POD_NAMESPACE', type: 'string', defaultText: "the service account's",
-    describe: 'Kubernetes namespace of the token Secret' },
-  { flag: 'etcd-binary', deprecatedEnv: ['DEIS_ETCD_BINARY'], type: 'string', default: 'etcd',
-    defaultText: 'etcd (on PATH)', describe: 'the etcd 3.6+ executable to run' },
+  {
+    flag: 'cluster-size',
+    type: 'number',
+    default: 3,
+    describe: 'members of the etcd cluster, seeded as the registry size: an odd number from 1 to 9',
+  },
+  {
+    flag: 'allow-even-size',
+    type: 'boolean',
+    default: false,
+    describe: 'accept an even cluster size (it tolerates no more failures than one member fewer)',
+  },
+  {
+    flag: 'client-port',
+    type: 'number',
+    default: 2381,
+    describe: "client port of the discovery etcd (the members' --discovery-endpoints)",
+  },
+  {
+    flag: 'peer-port',
+    deprecatedEnv: ['DEIS_ETCD_DISCOVERY_PEER_PORT'],
+    type: 'number',
+    default: 2382,
+    describe: 'peer port of the single discovery etcd',
+  },
+  {
+    flag: 'advertise-host',
+    env: 'POD_IP',
+    type: 'string',
+    defaultText: 'first non-loopback IPv4',
+    describe: 'address to advertise and listen on (the pod IP from the downward API)',
+  },
+  {
+    flag: 'listen-host',
+    type: 'string',
+    defaultText: 'advertise host',
+    describe: 'address to listen on, e.g. 0.0.0.0',
+  },
+  {
+    flag: 'data-dir',
+    type: 'string',
+    default: '/var/lib/etcd',
+    describe: 'data directory of the discovery etcd (a volume keeps the registry across restarts)',
+  },
+  {
+    flag: 'token-file',
+    type: 'string',
+    default: DEFAULT_TOKEN_FILE,
+    describe: 'file holding the discovery token (the mounted Secret)',
+  },
+  {
+    flag: 'token',
+    env: 'DEIS_ETCD_DISCOVERY_TOKEN',
+    type: 'string',
+    describe: 'the discovery token itself (beats --token-file)',
+  },
+  {
+    flag: 'token-secret',
+    type: 'string',
+    default: DEFAULT_TOKEN_SECRET,
+    describe: 'Secret to create with a random token when no token is configured',
+  },
+  {
+    flag: 'namespace',
+    env: 'POD_NAMESPACE',
+    type: 'string',
+    defaultText: "the service account's",
+    describe: 'Kubernetes namespace of the token Secret',
+  },
+  {
+    flag: 'etcd-binary',
+    deprecatedEnv: ['DEIS_ETCD_BINARY'],
+    type: 'string',
+    default: 'etcd',
+    defaultText: 'etcd (on PATH)',
+    describe: 'the etcd 3.6+ executable to run',
+  },
   { flag: 'http-port', type: 'number', default: 8081, describe: 'port of /healthz, /readyz and /metrics' },
   { flag: 'start-timeout', type: 'number', default: 60, describe: 'seconds to wait for etcd to become healthy' },
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },

@@ -4,7 +4,6 @@
 // built from the readers and checks below (the ones both programs share live here, not in either).
 import yargs from 'yargs';
 import { DeisError } from '../errors.ts';
-import { isIp } from '../net.ts';
 
 interface OptionRow {
   /** The flag, kebab-case, without dashes; reuses etcd's name where it means the same. */
@@ -62,11 +61,20 @@ export type ParseResult =
  * `envPrefixes` are the prefixes that belong to us: an unknown variable with one of them is
  * reported as a warning (as etcd does for ETCD_*), except Kubernetes' service variables.
  */
-export async function parseOptions(program: string, summary: string, specs: readonly OptionSpec[], argv: string[], env: NodeJS.ProcessEnv, envPrefixes: readonly string[] = []): Promise<ParseResult> {
+export async function parseOptions(
+  program: string,
+  summary: string,
+  specs: readonly OptionSpec[],
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  envPrefixes: readonly string[] = [],
+): Promise<ParseResult> {
   const y = yargs(argv)
     .scriptName(program)
-    .usage(`${program}: ${summary}\n\nEvery flag can also be set by the env variable in its [env: ...]; `
-      + 'a flag beats its variable.')
+    .usage(
+      `${program}: ${summary}\n\nEvery flag can also be set by the env variable in its [env: ...]; ` +
+        'a flag beats its variable.',
+    )
     .help(false)
     .version(false)
     .strict()
@@ -76,7 +84,9 @@ export async function parseOptions(program: string, summary: string, specs: read
     .option('help', { type: 'boolean', describe: 'show this help', alias: 'h' })
     .option('version', { type: 'boolean', describe: 'print the version' })
     .fail((msg, err) => {
-      throw new DeisError('config', `${msg ?? err?.message ?? 'invalid arguments'} (see ${program} --help)`, { cause: err });
+      throw new DeisError('config', `${msg ?? err?.message ?? 'invalid arguments'} (see ${program} --help)`, {
+        cause: err,
+      });
     });
   for (const s of specs) {
     const envNote = ` [env: ${envOf(s)}]`;
@@ -92,7 +102,8 @@ export async function parseOptions(program: string, summary: string, specs: read
   if (parsed.help) return { kind: 'help', text: await y.getHelp() };
   if (parsed.version) return { kind: 'version' };
   const positional = (parsed._ as unknown[]) ?? [];
-  if (positional.length) throw new DeisError('config', `unexpected argument '${String(positional[0])}' (see ${program} --help)`);
+  if (positional.length)
+    throw new DeisError('config', `unexpected argument '${String(positional[0])}' (see ${program} --help)`);
 
   const raw: RawOptions = {};
   const warnings: string[] = [];
@@ -121,7 +132,8 @@ export async function parseOptions(program: string, summary: string, specs: read
   const known = new Set(specs.flatMap((s) => [envOf(s), ...(s.deprecatedEnv ?? [])]));
   for (const name of Object.keys(env).sort()) {
     if (!envPrefixes.some((p) => name.startsWith(p)) || known.has(name)) continue;
-    if (/_(SERVICE_HOST|SERVICE_PORT(_.*)?|PORT(_\d+_(TCP|UDP|SCTP)(_.*)?)?)$/.test(name)) continue; // Kubernetes service links
+    // Kubernetes service links
+    if (/_(SERVICE_HOST|SERVICE_PORT(_.*)?|PORT(_\d+_(TCP|UDP|SCTP)(_.*)?)?)$/.test(name)) continue;
     warnings.push(`unknown environment variable ${name} is ignored`);
   }
   return { kind: 'run', raw, warnings };
@@ -130,7 +142,9 @@ export async function parseOptions(program: string, summary: string, specs: read
 /** Collects validation problems so that all of them are reported at once. */
 export class Problems {
   readonly list: string[] = [];
-  add(msg: string): void { this.list.push(msg); }
+  add(msg: string): void {
+    this.list.push(msg);
+  }
   /** Throws one config error naming every problem, if there are any. */
   check(program: string): void {
     if (this.list.length) {
@@ -140,7 +154,11 @@ export class Problems {
 }
 
 /** The value each option type holds. */
-interface ValueOf { string: string; number: number; boolean: boolean }
+interface ValueOf {
+  string: string;
+  number: number;
+  boolean: boolean;
+}
 
 /**
  * Reads one program's raw values against its table: the value given, checked, else the row's typed
@@ -201,7 +219,8 @@ export class OptionReader<S extends OptionSpec> {
   oneOf<T extends string>(flag: S['flag'], allowed: readonly T[]): T {
     const r = this.#raw[flag];
     const dflt = this.#default(flag, 'string') as T;
-    if (!allowed.includes(dflt)) throw new Error(`option table: --${flag} defaults to '${dflt}', not one of ${allowed.join(', ')}`);
+    if (!allowed.includes(dflt))
+      throw new Error(`option table: --${flag} defaults to '${dflt}', not one of ${allowed.join(', ')}`);
     if (!r) return dflt;
     const v = r.value.trim() as T;
     if (!allowed.includes(v)) {
@@ -214,49 +233,13 @@ export class OptionReader<S extends OptionSpec> {
   /** The row's typed default; a row without one is a bug in the table, not in the input. */
   #default<T extends keyof ValueOf>(flag: string, type: T): ValueOf[T] {
     const row = this.#rows.get(flag);
-    if (row?.type !== type || row.default === undefined) throw new Error(`option table: --${flag} has no ${type} default`);
+    if (row?.type !== type || row.default === undefined)
+      throw new Error(`option table: --${flag} has no ${type} default`);
     return row.default as ValueOf[T];
   }
 }
 
 // Checks both programs share.
-
-/** Where the discovery token Secret is mounted, in both programs' pods. */
-export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';
-
-/** The discovery token Secret: discovery creates it when no token is configured; boot reads it. */
-export const DEFAULT_TOKEN_SECRET = 'deis-etcd-discovery-token';
-
-/** A DNS name: dot-separated lowercase labels (a pod, a Service, a cluster domain). */
-export const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** An http(s) URL; `source` names where the value came from (a flag or env variable). */
-export function checkUrl(v: string, source: string, p: Problems): void {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') p.add(`${source} must be an http(s) URL, not '${v}'`);
-  } catch {
-    p.add(`${source} must be a URL like http://10.0.0.5:2381, not '${v}'`);
-  }
-}
-
-/** An optional IP address (an advertise or listen host). */
-export function checkHost(opt: OptionReader<OptionSpec>, flag: string, p: Problems): string | undefined {
-  const v = opt.optStr(flag);
-  if (v !== undefined && !isIp(v)) p.add(`${opt.source(flag)} must be an IP address, not '${v}'`);
-  return v;
-}
-
-/** The cluster size, 1 to 9 members, odd unless --allow-even-size (both programs have both flags). */
-export function checkClusterSize(opt: OptionReader<OptionSpec>, p: Problems): number {
-  const allowEven = opt.bool('allow-even-size');
-  const size = opt.int('cluster-size', 1, 9);
-  if (size % 2 === 0 && !allowEven) {
-    p.add(`${opt.source('cluster-size')}=${size} is even: an even cluster tolerates no more failures than ${size - 1} members; `
-      + 'use an odd size or --allow-even-size');
-  }
-  return size;
-}
 
 /** Markdown rows for the README's flag tables. */
 export function markdownTable(specs: readonly OptionSpec[]): string {

@@ -40,9 +40,24 @@ export const registryKeys = (token: string) => {
   };
 };
 
-export interface RegisteredMember { id: string; name: string; peerUrls: string[]; createRevision: number }
-export interface Heartbeat { name: string; memberId: string; clusterId: string; peerUrl: string; clientUrl: string; at: string }
-export interface ClusterRecord { clusterId: string; at: string }
+export interface RegisteredMember {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  createRevision: number;
+}
+export interface Heartbeat {
+  name: string;
+  memberId: string;
+  clusterId: string;
+  peerUrl: string;
+  clientUrl: string;
+  at: string;
+}
+export interface ClusterRecord {
+  clusterId: string;
+  at: string;
+}
 
 /** What the registry holds for one token, as plain data for the membership decision. */
 export interface RegistrySnapshot {
@@ -55,17 +70,27 @@ export interface RegistrySnapshot {
 
 /** Parses "name=peerURL[,name=peerURL]" (the value etcd registers). */
 export function parseRegistration(id: string, value: string, createRevision: number): RegisteredMember {
-  const pairs = value.split(',').map((p) => p.trim()).filter(Boolean);
+  const pairs = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const name = pairs[0]?.split('=')[0] ?? '';
   return { id, name, peerUrls: pairs.map((p) => p.slice(p.indexOf('=') + 1)), createRevision };
 }
 
 function parseJson<T>(value: string): T | undefined {
-  try { return JSON.parse(value) as T; } catch { return undefined; }
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A record on a lease: refresh rewrites it, stop revokes the lease (the record goes at once). */
-export interface LeasedRecord { refresh(): Promise<void>; stop(): Promise<void> }
+export interface LeasedRecord {
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export class Registry {
   readonly keys: ReturnType<typeof registryKeys>;
@@ -83,7 +108,9 @@ export class Registry {
     const kv = await this.etcd.get(this.keys.size);
     if (!kv) return undefined;
     if (!/^\d+$/.test(kv.value.trim()) || Number(kv.value) <= 0) {
-      throw new DeisError('membership', `the registry's size key holds '${kv.value}', which etcd rejects`, { reason: 'bad-size-key' });
+      throw new DeisError('membership', `the registry's size key holds '${kv.value}', which etcd rejects`, {
+        reason: 'bad-size-key',
+      });
     }
     return Number(kv.value);
   }
@@ -96,13 +123,16 @@ export class Registry {
 
   async members(): Promise<RegisteredMember[]> {
     const kvs = await this.etcd.getPrefix(this.keys.members);
-    return kvs.map((kv) => parseRegistration(kv.key.slice(this.keys.members.length), kv.value, kv.createRevision))
+    return kvs
+      .map((kv) => parseRegistration(kv.key.slice(this.keys.members.length), kv.value, kv.createRevision))
       .sort((a, b) => a.createRevision - b.createRevision);
   }
 
   async heartbeats(): Promise<Heartbeat[]> {
     const kvs = await this.etcd.getPrefix(this.keys.statusPrefix);
-    return kvs.map((kv) => parseJson<Heartbeat>(kv.value)).filter((h): h is Heartbeat => !!h && typeof h.name === 'string');
+    return kvs
+      .map((kv) => parseJson<Heartbeat>(kv.value))
+      .filter((h): h is Heartbeat => !!h && typeof h.name === 'string');
   }
 
   async cluster(): Promise<ClusterRecord | undefined> {
@@ -112,7 +142,11 @@ export class Registry {
 
   async snapshot(): Promise<RegistrySnapshot> {
     const [size, members, heartbeats, cluster, resets] = await Promise.all([
-      this.size(), this.members(), this.heartbeats(), this.cluster(), this.etcd.get(this.keys.resets),
+      this.size(),
+      this.members(),
+      this.heartbeats(),
+      this.cluster(),
+      this.etcd.get(this.keys.resets),
     ]);
     return { size, members, heartbeats, cluster, resets: Number(resets?.value ?? 0) };
   }
@@ -139,7 +173,9 @@ export class Registry {
   }
 
   /** Closes the client to the discovery service. */
-  close(): void { this.etcd.close(); }
+  close(): void {
+    this.etcd.close();
+  }
 
   /** Runs fn under the registry's rebuild lock, or the quorum-loss recovery lock. */
   withLock<T>(fn: () => Promise<T>, ttlSeconds = 30, which: 'rebuild' | 'recover' = 'rebuild'): Promise<T> {
@@ -151,12 +187,20 @@ export class Registry {
    * revokes the lease, so a member that leaves on purpose disappears at once.
    */
   heartbeat(record: () => Heartbeat, ttlSeconds = HEARTBEAT_TTL_S): Promise<LeasedRecord> {
-    return this.leased(() => this.keys.status(record().name), () => JSON.stringify(record()), ttlSeconds);
+    return this.leased(
+      () => this.keys.status(record().name),
+      () => JSON.stringify(record()),
+      ttlSeconds,
+    );
   }
 
   /** Announces that pod `name` runs without member data (it waits to join); gone with its lease. */
   announceNoData(name: string, now: () => Date): Promise<LeasedRecord> {
-    return this.leased(() => this.keys.noData(name), () => JSON.stringify({ name, at: now().toISOString() }), HEARTBEAT_TTL_S);
+    return this.leased(
+      () => this.keys.noData(name),
+      () => JSON.stringify({ name, at: now().toISOString() }),
+      HEARTBEAT_TTL_S,
+    );
   }
 
   /** Names of the pods that announced they run without member data. */

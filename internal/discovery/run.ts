@@ -11,7 +11,14 @@ import { advertiseAddress } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import { retry } from '../retry.ts';
 import { Metrics, startHttpServer } from '../server/server.ts';
-import { etcdHealthy, exitNumber, resolveBinary, startChild, waitUntil, type SpawnFn } from '../supervisor/supervisor.ts';
+import {
+  etcdHealthy,
+  exitNumber,
+  resolveBinary,
+  startChild,
+  waitUntil,
+  type SpawnFn,
+} from '../supervisor/supervisor.ts';
 import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { urlHost } from '../net.ts';
 import { resolveToken } from './token.ts';
@@ -37,10 +44,21 @@ export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] 
   const clientUrl = `http://${urlHost(host)}:${cfg.clientPort}`;
   const { clientPort, peerPort, dataDir } = cfg;
   return [
-    ...memberArgs({ name: NAME, dataDir, listenHost: cfg.listenHost ?? host, clientPort, peerPort, clientUrl, peerUrl }),
-    '--initial-cluster', `${NAME}=${peerUrl}`,
-    '--initial-cluster-state', 'new',
-    '--initial-cluster-token', NAME,
+    ...memberArgs({
+      name: NAME,
+      dataDir,
+      listenHost: cfg.listenHost ?? host,
+      clientPort,
+      peerPort,
+      clientUrl,
+      peerUrl,
+    }),
+    '--initial-cluster',
+    `${NAME}=${peerUrl}`,
+    '--initial-cluster-state',
+    'new',
+    '--initial-cluster-token',
+    NAME,
   ];
 }
 
@@ -51,10 +69,17 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   log.info('starting', { advertiseHost: host, addressSource: source, clusterSize: cfg.clusterSize, clientUrl });
 
   const kube = cfg.token === undefined ? d.kube() : undefined;
-  const { token, source: tokenSource } = await retry('resolve the discovery token', () => resolveToken(cfg, {
-    readFile: d.files.read,
-    ...(kube ? { secret: (name: string, generate: () => string) => kube.getOrCreateSecret(name, 'token', generate) } : {}),
-  }), { clock, log, attempts: 6 });
+  const { token, source: tokenSource } = await retry(
+    'resolve the discovery token',
+    () =>
+      resolveToken(cfg, {
+        readFile: d.files.read,
+        ...(kube
+          ? { secret: (name: string, generate: () => string) => kube.getOrCreateSecret(name, 'token', generate) }
+          : {}),
+      }),
+    { clock, log, attempts: 6 },
+  );
   log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
 
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
@@ -86,29 +111,51 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
             metrics.set('deis_etcd_discovery_registered_members', snap.members.length);
             metrics.set('deis_etcd_discovery_live_heartbeats', snap.heartbeats.length);
             metrics.set('deis_etcd_discovery_registry_resets', snap.resets);
-          } catch { /* keep the last values */ }
+          } catch {
+            /* keep the last values */
+          }
         }
         return metrics.render();
       },
     });
 
-    await waitUntil('the discovery etcd is healthy', () => etcdHealthy(d.fetch, clientUrl), child, clock, cfg.startTimeoutS * 1000);
+    await waitUntil(
+      'the discovery etcd is healthy',
+      () => etcdHealthy(d.fetch, clientUrl),
+      child,
+      clock,
+      cfg.startTimeoutS * 1000,
+    );
     etcd = d.connect([clientUrl]);
     registry = new Registry(etcd, token);
     const reg = registry;
-    const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), { clock, log });
+    const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), {
+      clock,
+      log,
+    });
     if (!created && size !== cfg.clusterSize) {
-      log.warn('registry size differs from the configured size; keeping the registry', { registrySize: size, clusterSize: cfg.clusterSize });
+      log.warn('registry size differs from the configured size; keeping the registry', {
+        registrySize: size,
+        clusterSize: cfg.clusterSize,
+      });
     }
     seeded = true;
-    log.info('discovery ready', { registry: '/_etcd/registry/<token>', tokenFingerprint: fingerprint(token), clusterSize: size, sizeCreated: created, clientUrl });
+    log.info('discovery ready', {
+      registry: '/_etcd/registry/<token>',
+      tokenFingerprint: fingerprint(token),
+      clusterSize: size,
+      sizeCreated: created,
+      clientUrl,
+    });
 
     const status = await child.exited;
     if (d.signal.aborted) {
       log.info('stopped', { exitCode: exitNumber(status) });
       return 0;
     }
-    throw new DeisError('etcd-exited', `the discovery etcd exited with ${status.signal ?? `code ${status.code}`}`, { exitStatus: exitNumber(status) });
+    throw new DeisError('etcd-exited', `the discovery etcd exited with ${status.signal ?? `code ${status.code}`}`, {
+      exitStatus: exitNumber(status),
+    });
   } catch (err) {
     if (d.signal.aborted) {
       log.info('stopped before ready');

@@ -4,7 +4,10 @@
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
 import * as etcd3 from 'etcd3';
 import { noop } from 'cockatiel';
-import { DeisError, type EtcdReason } from '../errors.ts';
+import { DeisError } from '../errors.ts';
+import { translate } from './errors.ts';
+
+export { translate } from './errors.ts';
 
 export interface Member {
   /** Member ID in hex, as etcdctl prints it. */
@@ -81,61 +84,22 @@ export const hexId = (dec: string): string => BigInt(dec).toString(16);
 export const decId = (hex: string): string => BigInt(`0x${hex}`).toString(10);
 
 function toMember(m: etcd3.IMember): Member {
-  return { id: hexId(m.ID), name: m.name, peerUrls: m.peerURLs ?? [], clientUrls: m.clientURLs ?? [], isLearner: !!m.isLearner };
-}
-
-/**
- * etcd's own error descriptions (api/v3rpc/rpctypes/error.go), which etcd's Go client also maps back
- * to sentinel errors by exact text (rpctypes.Error). Consulted only within the gRPC status class that
- * etcd sends each one with: the class decides retryability, the description the finer reason.
- */
-const etcdSentinels: readonly { cls: new (...a: never[]) => Error; desc: string; reason: EtcdReason; retryable: boolean }[] = [
-  { cls: etcd3.GRPCNotFoundError, desc: 'etcdserver: member not found', reason: 'member-not-found', retryable: false },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: Peer URLs already exists', reason: 'peer-url-exists', retryable: false },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: re-configuration failed due to not enough started members', reason: 'unhealthy-cluster', retryable: true },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: can only promote a learner member which is in sync with leader', reason: 'learner-not-ready', retryable: true },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: can only promote a learner member', reason: 'not-a-learner', retryable: false },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: too many learner members in cluster', reason: 'too-many-learners', retryable: true },
-  { cls: etcd3.GRPCUnavailableError, desc: 'etcdserver: unhealthy cluster', reason: 'unhealthy-cluster', retryable: true },
-  { cls: etcd3.GRPCUnavailableError, desc: 'etcdserver: no leader', reason: 'no-leader', retryable: true },
-  { cls: etcd3.GRPCFailedPreconditionError, desc: 'etcdserver: rpc not supported for learner', reason: 'learner-rpc', retryable: false },
-];
-
-/** The gRPC status classes that mean "not answered now, ask again" (also our own call timeout). */
-const unreachableClasses = [etcd3.GRPCUnavailableError, etcd3.GRPCDeadlineExceededError, etcd3.GRPCCancelledError, etcd3.ClientClosedError];
-
-/** grpc-js prefixes a status's description with "<code> <NAME>: "; etcd3 may prefix its class name. */
-const description = (msg: string) => msg.replace(/^\d+ [A-Z_]+: /, '').trim();
-
-/**
- * Turns an etcd3 library error into a DeisError, by error class (etcd3 casts each gRPC status code
- * to one) and, within a class, by etcd's exact sentinel description. The only place that reads a
- * library error's message.
- */
-export function translate(err: unknown, what: string): DeisError {
-  if (err instanceof DeisError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  if (err instanceof etcd3.EtcdLockFailedError) {
-    return new DeisError('conflict', `${what}: ${msg}`, { cause: err, reason: 'lock-failed', retryable: true });
-  }
-  if (err instanceof Error) {
-    const desc = description(msg);
-    const s = etcdSentinels.find((x) => err instanceof x.cls && desc === x.desc);
-    if (s) {
-      const code = s.reason === 'no-leader' ? 'unreachable' : 'membership';
-      return new DeisError(code, `${what}: ${msg}`, { cause: err, reason: s.reason, retryable: s.retryable });
-    }
-    if (unreachableClasses.some((c) => err instanceof c) || etcd3.isRecoverableError(err)) {
-      return new DeisError('unreachable', `${what}: ${msg}`, { cause: err, retryable: true });
-    }
-  }
-  return new DeisError('internal', `${what}: ${msg}`, { cause: err });
+  return {
+    id: hexId(m.ID),
+    name: m.name,
+    peerUrls: m.peerURLs ?? [],
+    clientUrls: m.clientURLs ?? [],
+    isLearner: !!m.isLearner,
+  };
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeisError('unreachable', `${what}: no answer within ${ms} ms`, { retryable: true })), ms);
+    timer = setTimeout(
+      () => reject(new DeisError('unreachable', `${what}: no answer within ${ms} ms`, { retryable: true })),
+      ms,
+    );
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
@@ -157,57 +121,106 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
     }
   };
   return {
-    memberList: (opts) => call('member list', async () => {
-      const r = await client.cluster.memberList({ linearizable: !opts?.local });
-      return { clusterId: hexId(r.header.cluster_id), members: r.members.map(toMember) };
-    }),
-    memberAdd: (peerUrls, learner) => call('member add', async () => {
-      const r = await client.cluster.memberAdd({ peerURLs: peerUrls, isLearner: learner });
-      return { member: toMember(r.member), members: r.members.map(toMember) };
-    }),
-    memberRemove: (id) => call('member remove', async () => { await client.cluster.memberRemove({ ID: decId(id) }); }),
-    memberPromote: (id) => call('member promote', async () => { await client.cluster.memberPromote({ ID: decId(id) }); }),
-    memberUpdate: (id, peerUrls) => call('member update', async () => { await client.cluster.memberUpdate({ ID: decId(id), peerURLs: peerUrls }); }),
-    status: (endpoint) => call(`status of ${endpoint}`, async () => {
-      let c = perEndpoint.get(endpoint);
-      if (!c) {
-        c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
-        perEndpoint.set(endpoint, c);
-      }
-      const r = await c.maintenance.status();
-      const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
-      return {
-        memberId: hexId(r.header.member_id), clusterId: hexId(r.header.cluster_id), leader: hexId(r.leader),
-        isLearner: !!raw.isLearner, raftIndex: Number(raw.raftIndex ?? 0), raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0), version: r.version,
-      };
-    }),
-    moveLeader: (targetId) => call('move leader', async () => { await client.maintenance.moveLeader({ targetID: decId(targetId) }); }),
-    get: (key) => call(`get ${key}`, async () => {
-      const r = await client.get(key).exec();
-      const kv = r.kvs[0];
-      return kv && { key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision), lease: kv.lease };
-    }),
-    getPrefix: (prefix) => call(`get ${prefix}*`, async () => {
-      const r = await client.getAll().prefix(prefix).exec();
-      return r.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision), lease: kv.lease }));
-    }),
-    put: (key, value) => call(`put ${key}`, async () => { await client.put(key).value(value).exec(); }),
-    putIfAbsent: (key, value) => call(`create ${key}`, async () => {
-      const r = await client.if(key, 'Create', '==', 0).then(client.put(key).value(value)).commit();
-      return r.succeeded;
-    }),
-    delete: (key) => call(`delete ${key}`, async () => { await client.delete().key(key).exec(); }),
-    deletePrefix: (prefix) => call(`delete ${prefix}*`, async () => Number((await client.delete().prefix(prefix).exec()).deleted)),
+    memberList: (opts) =>
+      call('member list', async () => {
+        const r = await client.cluster.memberList({ linearizable: !opts?.local });
+        return { clusterId: hexId(r.header.cluster_id), members: r.members.map(toMember) };
+      }),
+    memberAdd: (peerUrls, learner) =>
+      call('member add', async () => {
+        const r = await client.cluster.memberAdd({ peerURLs: peerUrls, isLearner: learner });
+        return { member: toMember(r.member), members: r.members.map(toMember) };
+      }),
+    memberRemove: (id) =>
+      call('member remove', async () => {
+        await client.cluster.memberRemove({ ID: decId(id) });
+      }),
+    memberPromote: (id) =>
+      call('member promote', async () => {
+        await client.cluster.memberPromote({ ID: decId(id) });
+      }),
+    memberUpdate: (id, peerUrls) =>
+      call('member update', async () => {
+        await client.cluster.memberUpdate({ ID: decId(id), peerURLs: peerUrls });
+      }),
+    status: (endpoint) =>
+      call(`status of ${endpoint}`, async () => {
+        let c = perEndpoint.get(endpoint);
+        if (!c) {
+          c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
+          perEndpoint.set(endpoint, c);
+        }
+        const r = await c.maintenance.status();
+        const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
+        return {
+          memberId: hexId(r.header.member_id),
+          clusterId: hexId(r.header.cluster_id),
+          leader: hexId(r.leader),
+          isLearner: !!raw.isLearner,
+          raftIndex: Number(raw.raftIndex ?? 0),
+          raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0),
+          version: r.version,
+        };
+      }),
+    moveLeader: (targetId) =>
+      call('move leader', async () => {
+        await client.maintenance.moveLeader({ targetID: decId(targetId) });
+      }),
+    get: (key) =>
+      call(`get ${key}`, async () => {
+        const r = await client.get(key).exec();
+        const kv = r.kvs[0];
+        return (
+          kv && {
+            key: kv.key.toString(),
+            value: kv.value.toString(),
+            createRevision: Number(kv.create_revision),
+            lease: kv.lease,
+          }
+        );
+      }),
+    getPrefix: (prefix) =>
+      call(`get ${prefix}*`, async () => {
+        const r = await client.getAll().prefix(prefix).exec();
+        return r.kvs.map((kv) => ({
+          key: kv.key.toString(),
+          value: kv.value.toString(),
+          createRevision: Number(kv.create_revision),
+          lease: kv.lease,
+        }));
+      }),
+    put: (key, value) =>
+      call(`put ${key}`, async () => {
+        await client.put(key).value(value).exec();
+      }),
+    putIfAbsent: (key, value) =>
+      call(`create ${key}`, async () => {
+        const r = await client.if(key, 'Create', '==', 0).then(client.put(key).value(value)).commit();
+        return r.succeeded;
+      }),
+    delete: (key) =>
+      call(`delete ${key}`, async () => {
+        await client.delete().key(key).exec();
+      }),
+    deletePrefix: (prefix) =>
+      call(`delete ${prefix}*`, async () => Number((await client.delete().prefix(prefix).exec()).deleted)),
     lease(ttl) {
       const lease = client.lease(ttl, { autoKeepAlive: true });
       let revoked = false;
       return {
         grant: () => call('lease grant', async () => hexId(await lease.grant())),
-        put: (key, value) => call(`put ${key}`, async () => { await lease.put(key).value(value).exec(); }),
+        put: (key, value) =>
+          call(`put ${key}`, async () => {
+            await lease.put(key).value(value).exec();
+          }),
         revoke: async () => {
           if (revoked) return;
           revoked = true;
-          try { await timeout(lease.revoke(), ms, 'lease revoke'); } catch { /* it expires by itself */ }
+          try {
+            await timeout(lease.revoke(), ms, 'lease revoke');
+          } catch {
+            /* it expires by itself */
+          }
         },
       };
     },
@@ -217,7 +230,11 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       try {
         return await fn();
       } finally {
-        try { await timeout(lock.release(), ms, `unlock ${key}`); } catch { /* its lease expires */ }
+        try {
+          await timeout(lock.release(), ms, `unlock ${key}`);
+        } catch {
+          /* its lease expires */
+        }
       }
     },
     close() {

@@ -21,7 +21,10 @@ export function advertiseAddress(configured: string | undefined, ifaces: Interfa
   if (configured) return { host: configured, source: 'config' };
   const found = firstInterfaceAddress(ifaces);
   if (found) return { host: found, source: 'interface' };
-  throw new DeisError('environment', 'no address to advertise: set POD_IP from the downward API (fieldRef status.podIP) or --advertise-host');
+  throw new DeisError(
+    'environment',
+    'no address to advertise: set POD_IP from the downward API (fieldRef status.podIP) or --advertise-host',
+  );
 }
 
 /** A StatefulSet pod's ordinal and set name: deis-etcd-3 -> { set: 'deis-etcd', ordinal: 3 }. */

@@ -39,12 +39,21 @@ export function connectKube(env: NodeJS.ProcessEnv, namespace: string | undefine
       ns ??= kc.getContextObject(kc.getCurrentContext())?.namespace;
     } else if (env.KUBERNETES_SERVICE_HOST) {
       kc.loadFromCluster();
-      try { ns ??= readFileSync(SA_NAMESPACE, 'utf8').trim(); } catch { /* fall through */ }
+      try {
+        ns ??= readFileSync(SA_NAMESPACE, 'utf8').trim();
+      } catch {
+        /* fall through */
+      }
     } else {
       return undefined;
     }
   } catch (err) {
-    throw new DeisError('environment', `cannot load the Kubernetes client configuration (${env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : 'in-cluster service account'})`, { cause: err });
+    throw new DeisError(
+      'environment',
+      `cannot load the Kubernetes client configuration ` +
+        `(${env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : 'in-cluster service account'})`,
+      { cause: err },
+    );
   }
   return kubeApi(kc, ns ?? 'default');
 }
@@ -54,16 +63,26 @@ export function translate(err: unknown, verb: string, resource: string, namespac
   if (err instanceof DeisError) return err;
   const code = err instanceof k8s.ApiException ? err.code : undefined;
   if (code === 403 || code === 401) {
-    return new DeisError('forbidden', `the Kubernetes API refused to ${verb} ${resource} in namespace ${namespace} (HTTP ${code}): grant '${verb}' on '${resource}' to this pod's ServiceAccount in its Role`, { cause: err, reason: 'forbidden' });
+    return new DeisError(
+      'forbidden',
+      `the Kubernetes API refused to ${verb} ${resource} in namespace ${namespace} (HTTP ${code}): ` +
+        `grant '${verb}' on '${resource}' to this pod's ServiceAccount in its Role`,
+      { cause: err, reason: 'forbidden' },
+    );
   }
-  if (code === 409) return new DeisError('conflict', `${verb} ${resource}: conflict`, { cause: err, reason: 'conflict' });
+  if (code === 409)
+    return new DeisError('conflict', `${verb} ${resource}: conflict`, { cause: err, reason: 'conflict' });
   if (code !== undefined && code < 500 && code !== 429) {
     const reason = code === 404 ? 'not-found' : 'bad-request';
     return new DeisError('internal', `${verb} ${resource} in ${namespace}: HTTP ${code}`, { cause: err, reason });
   }
   const detail = code ? ` (HTTP ${code})` : '';
   const reason = code ? 'server-error' : undefined;
-  return new DeisError('unreachable', `cannot reach the Kubernetes API to ${verb} ${resource}${detail}`, { cause: err, retryable: true, reason });
+  return new DeisError('unreachable', `cannot reach the Kubernetes API to ${verb} ${resource}${detail}`, {
+    cause: err,
+    retryable: true,
+    reason,
+  });
 }
 
 const notFound = (err: unknown) => err instanceof k8s.ApiException && err.code === 404;
@@ -81,18 +100,32 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const call = async <T>(verb: string, resource: string, fn: () => Promise<T>): Promise<T> => {
-    try { return await fn(); } catch (err) { throw translate(err, verb, resource, namespace); }
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err, verb, resource, namespace);
+    }
   };
   const optional = async <T>(verb: string, resource: string, fn: () => Promise<T>): Promise<T | undefined> => {
-    try { return await fn(); } catch (err) {
+    try {
+      return await fn();
+    } catch (err) {
       if (notFound(err)) return undefined;
       throw translate(err, verb, resource, namespace);
     }
   };
   return {
-    listPods: (selector) => call('list', 'pods', async () => (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.map(podInfo)),
+    listPods: (selector) =>
+      call('list', 'pods', async () =>
+        (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.map(podInfo),
+      ),
     getPod: (name) => optional('get', 'pods', async () => podInfo(await core.readNamespacedPod({ name, namespace }))),
-    statefulSetReplicas: (name) => optional('get', 'statefulsets', async () => (await apps.readNamespacedStatefulSet({ name, namespace })).spec?.replicas ?? 1),
+    statefulSetReplicas: (name) =>
+      optional(
+        'get',
+        'statefulsets',
+        async () => (await apps.readNamespacedStatefulSet({ name, namespace })).spec?.replicas ?? 1,
+      ),
     async getOrCreateSecret(name, key, generate) {
       const read = async () => {
         const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
@@ -104,7 +137,14 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
       try {
         await core.createNamespacedSecret({
           namespace,
-          body: { metadata: { name, labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' } }, type: 'Opaque', stringData: { [key]: generate() } },
+          body: {
+            metadata: {
+              name,
+              labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' },
+            },
+            type: 'Opaque',
+            stringData: { [key]: generate() },
+          },
         });
       } catch (err) {
         const e = translate(err, 'create', 'secrets', namespace);
@@ -112,7 +152,8 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
         // someone else created it first: theirs wins, so every racing start agrees on one token
       }
       const created = await read();
-      if (created === undefined) throw new DeisError('internal', `Secret ${name} exists but has no '${key}' key: add one or delete the Secret`);
+      if (created === undefined)
+        throw new DeisError('internal', `Secret ${name} exists but has no '${key}' key: add one or delete the Secret`);
       return created;
     },
   };

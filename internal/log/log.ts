@@ -48,11 +48,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         entry[k] = secret.test(k) ? '[redacted]' : serialize(v);
       }
       if (format === 'json') {
-        write(JSON.stringify(entry) + '\n');
+        write(`${JSON.stringify(entry)}\n`);
       } else {
         const { time, level: l, msg: m, ...rest } = entry;
-        const kv = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-        write(`${time} ${String(l).toUpperCase().padEnd(5)} ${m}${kv ? ' ' + kv : ''}\n`);
+        const kv = Object.entries(rest)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        write(`${time} ${String(l).toUpperCase().padEnd(5)} ${m}${kv ? ` ${kv}` : ''}\n`);
       }
     };
     return {

@@ -22,7 +22,12 @@ export interface MemberView {
   healthy: boolean;
 }
 
-export interface Registration { id: string; name: string; peerUrls: string[]; createRevision: number }
+export interface Registration {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  createRevision: number;
+}
 
 export interface Observation {
   self: { name: string; peerUrl: string };
@@ -30,10 +35,14 @@ export interface Observation {
   data: { hasWal: boolean; markerMemberId?: string | undefined };
   discovery:
     | { reachable: false }
-    | { reachable: true; size: number | undefined; registrations: Registration[]; heartbeats: string[]; clusterFormed: boolean };
-  cluster:
-    | { reachable: false; anyAlive: boolean }
-    | { reachable: true; clusterId: string; members: MemberView[] };
+    | {
+        reachable: true;
+        size: number | undefined;
+        registrations: Registration[];
+        heartbeats: string[];
+        clusterFormed: boolean;
+      };
+  cluster: { reachable: false; anyAlive: boolean } | { reachable: true; clusterId: string; members: MemberView[] };
   /** Pods that exist for the member selector (name and IP); undefined without a Kubernetes API. */
   pods: { name: string; ip: string | undefined }[] | undefined;
   /** This pod's ordinal is at or beyond its StatefulSet's replicas: it is being scaled away. */
@@ -44,7 +53,11 @@ export interface Observation {
   rebuildGraceMs: number;
 }
 
-export interface Removal { id: string; name: string; why: 'previous-incarnation' | 'pod-gone' | 'stale-add' | 'scale-down' | 'join-stalled' }
+export interface Removal {
+  id: string;
+  name: string;
+  why: 'previous-incarnation' | 'pod-gone' | 'stale-add' | 'scale-down' | 'join-stalled';
+}
 
 export type Plan =
   | { kind: 'restart'; memberId: string | undefined; updatePeerUrl: boolean; reason: string }
@@ -56,37 +69,16 @@ export type Plan =
   | { kind: 'fail'; reason: string };
 
 const majority = (n: number) => Math.floor(n / 2) + 1;
-const SCALED_AWAY = "this pod's ordinal is at or beyond the StatefulSet's replicas: it is being scaled away, so it does not join";
+const SCALED_AWAY =
+  "this pod's ordinal is at or beyond the StatefulSet's replicas: it is being scaled away, so it does not join";
 
-/** The ordinal of a StatefulSet pod name `<set>-<n>`, or undefined for another set's or no ordinal. */
-export function ordinalIn(name: string, set: string): number | undefined {
-  const m = /^(.+)-(\d+)$/.exec(name);
-  return m && m[1] === set ? Number(m[2]) : undefined;
-}
-
-/**
- * The next step of a scale-down to `replicas` (members named <set>-<n> with n >= replicas go):
- * first move leadership off a leaving leader to a healthy staying voter, then remove one leaving
- * member that can go without losing quorum (learners and unhealthy ones first, then the highest
- * ordinal). Undefined when nothing is to do or nothing can go safely yet.
- */
-export function scaleDownStep(members: MemberView[], leader: string, set: string, replicas: number):
-  | { kind: 'move-leader'; to: string }
-  | { kind: 'remove'; removal: Removal }
-  | undefined {
-  const leaving = (m: MemberView) => (ordinalIn(m.name, set) ?? -1) >= replicas;
-  const going = members.filter(leaving);
-  if (!going.length) return undefined;
-  if (going.some((m) => m.id === leader)) {
-    const to = members.find((m) => !leaving(m) && !m.isLearner && m.healthy);
-    if (to) return { kind: 'move-leader', to: to.id };
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
   }
-  const order = [...going].sort((a, b) => Number(b.isLearner) - Number(a.isLearner) || Number(a.healthy) - Number(b.healthy)
-    || (ordinalIn(b.name, set) ?? 0) - (ordinalIn(a.name, set) ?? 0));
-  const next = order.find((m) => m.id !== leader && canRemove(members, m.id)) ?? order.find((m) => canRemove(members, m.id));
-  return next && { kind: 'remove', removal: { id: next.id, name: next.name, why: 'scale-down' } };
-}
-const hostOf = (url: string) => { try { return new URL(url).hostname.replace(/^\[|\]$/g, ''); } catch { return ''; } };
+};
 
 /** Voting members that are healthy, and how many voters there are. */
 export function quorum(members: MemberView[]): { voters: number; healthy: number; ok: boolean } {
@@ -109,7 +101,11 @@ export function canRemove(members: MemberView[], id: string): boolean {
  * whose pods no longer exist, and adds that never started whose address is no pod's. Never a healthy
  * member, never one whose pod exists.
  */
-export function removals(members: MemberView[], self: Observation['self'], pods: Observation['pods']): { removals: Removal[]; blocked: string | undefined } {
+export function removals(
+  members: MemberView[],
+  self: Observation['self'],
+  pods: Observation['pods'],
+): { removals: Removal[]; blocked: string | undefined } {
   const out: Removal[] = [];
   let left = members;
   let blocked: string | undefined;
@@ -122,7 +118,14 @@ export function removals(members: MemberView[], self: Observation['self'], pods:
     else if (!mine && m.name !== '' && podNames && !podNames.has(m.name)) why = 'pod-gone';
     // an add that never started is stale when its peer URL is no pod's: neither a pod IP nor a
     // pod's DNS name (<pod>.<service>...)
-    else if (!mine && m.name === '' && podIps && podNames && !m.peerUrls.some((u) => podIps.has(hostOf(u)) || podNames.has(hostOf(u).split('.')[0]!))) why = 'stale-add';
+    else if (
+      !mine &&
+      m.name === '' &&
+      podIps &&
+      podNames &&
+      !m.peerUrls.some((u) => podIps.has(hostOf(u)) || podNames.has(hostOf(u).split('.')[0]!))
+    )
+      why = 'stale-add';
     if (!why || m.healthy) continue;
     if (!canRemove(left, m.id)) {
       blocked ??= `removing ${m.name || m.id} (${why}) would leave no healthy majority`;
@@ -139,50 +142,92 @@ export function decide(o: Observation): Plan {
 
   if (o.data.hasWal) {
     if (!o.cluster.reachable) {
-      return { kind: 'restart', memberId: o.data.markerMemberId, updatePeerUrl: false, reason: 'data present; the cluster is not reachable, so start from the data (the cluster may need this member for quorum)' };
+      return {
+        kind: 'restart',
+        memberId: o.data.markerMemberId,
+        updatePeerUrl: false,
+        reason:
+          'data present; the cluster is not reachable, so start from the data ' +
+          '(the cluster may need this member for quorum)',
+      };
     }
-    const mine = o.cluster.members.find((m) => (o.data.markerMemberId ? m.id === o.data.markerMemberId : m.name === self.name));
+    const mine = o.cluster.members.find((m) =>
+      o.data.markerMemberId ? m.id === o.data.markerMemberId : m.name === self.name,
+    );
     if (!mine && o.scaledAway) return { kind: 'wait', reason: SCALED_AWAY };
     if (!mine) return { kind: 'rejoin', reason: 'data present but the cluster no longer has this member' };
     const updatePeerUrl = !(mine.peerUrls.length === 1 && mine.peerUrls[0] === self.peerUrl);
-    return { kind: 'restart', memberId: mine.id, updatePeerUrl, reason: updatePeerUrl ? 'data present; pod IP changed' : 'data present' };
+    return {
+      kind: 'restart',
+      memberId: mine.id,
+      updatePeerUrl,
+      reason: updatePeerUrl ? 'data present; pod IP changed' : 'data present',
+    };
   }
 
   if (o.scaledAway) return { kind: 'wait', reason: SCALED_AWAY };
   if (o.cluster.reachable) {
     const { members } = o.cluster;
     const q = quorum(members);
-    if (!q.ok) return { kind: 'wait', reason: `the cluster has no healthy majority (${q.healthy} of ${q.voters} voters healthy)` };
+    if (!q.ok)
+      return {
+        kind: 'wait',
+        reason: `the cluster has no healthy majority (${q.healthy} of ${q.voters} voters healthy)`,
+      };
     const twin = members.find((m) => m.name === self.name && m.healthy && !m.peerUrls.includes(self.peerUrl));
-    if (twin) return { kind: 'wait', reason: `a healthy member ${twin.id} already uses the name ${self.name} at ${twin.peerUrls.join(',')}` };
+    if (twin)
+      return {
+        kind: 'wait',
+        reason: `a healthy member ${twin.id} already uses the name ${self.name} at ${twin.peerUrls.join(',')}`,
+      };
     const sameUrlHealthy = members.find((m) => m.peerUrls.includes(self.peerUrl) && m.healthy);
-    if (sameUrlHealthy) return { kind: 'wait', reason: `member ${sameUrlHealthy.id} answers at my peer URL ${self.peerUrl}` };
+    if (sameUrlHealthy)
+      return { kind: 'wait', reason: `member ${sameUrlHealthy.id} answers at my peer URL ${self.peerUrl}` };
     const { removals: rm, blocked } = removals(members, self, o.pods);
     const mustGo = members.filter((m) => m.name === self.name && m.name !== '' && !rm.some((r) => r.id === m.id));
-    if (mustGo.length) return { kind: 'wait', reason: blocked ?? `my previous incarnation ${mustGo[0]!.id} cannot be removed yet` };
+    if (mustGo.length)
+      return { kind: 'wait', reason: blocked ?? `my previous incarnation ${mustGo[0]!.id} cannot be removed yet` };
     const reuse = members.find((m) => m.name === '' && m.peerUrls.includes(self.peerUrl));
     const afterRemovals = members.filter((m) => !rm.some((r) => r.id === m.id));
     const otherLearner = afterRemovals.find((m) => m.isLearner && m.id !== reuse?.id);
-    if (otherLearner && !reuse) return { kind: 'wait', reason: `member ${otherLearner.name || otherLearner.id} is still joining as a learner` };
+    if (otherLearner && !reuse)
+      return { kind: 'wait', reason: `member ${otherLearner.name || otherLearner.id} is still joining as a learner` };
     return { kind: 'join', removals: rm, reuseMemberId: reuse?.id };
   }
 
-  if (!o.discovery.reachable) return { kind: 'wait', reason: 'neither the cluster nor the discovery service is reachable' };
+  if (!o.discovery.reachable)
+    return { kind: 'wait', reason: 'neither the cluster nor the discovery service is reachable' };
   const d = o.discovery;
   if (d.size === undefined) return { kind: 'wait', reason: 'the discovery registry has no size key yet' };
   const alive = d.heartbeats.length > 0 || o.cluster.anyAlive;
   const others = d.registrations.filter((r) => r.name !== self.name);
   const full = others.length >= d.size;
   if (d.clusterFormed || full) {
-    if (alive) return { kind: 'wait', reason: `a cluster exists (${d.heartbeats.length} heartbeats) but is not reachable yet` };
+    if (alive)
+      return { kind: 'wait', reason: `a cluster exists (${d.heartbeats.length} heartbeats) but is not reachable yet` };
     if (o.quietForMs >= o.rebuildGraceMs) {
-      return { kind: 'rebuild', reason: `no member alive for ${Math.round(o.quietForMs / 1000)} s and the registry is ${d.clusterFormed ? 'used' : 'full'}` };
+      return {
+        kind: 'rebuild',
+        reason:
+          `no member alive for ${Math.round(o.quietForMs / 1000)} s ` +
+          `and the registry is ${d.clusterFormed ? 'used' : 'full'}`,
+      };
     }
-    return { kind: 'wait', reason: `no member alive; rebuilding if that lasts ${Math.round(o.rebuildGraceMs / 1000)} s` };
+    return {
+      kind: 'wait',
+      reason: `no member alive; rebuilding if that lasts ${Math.round(o.rebuildGraceMs / 1000)} s`,
+    };
   }
   if (d.size !== o.configuredSize) {
-    return { kind: 'fail', reason: `the cluster size is ${o.configuredSize} here but ${d.size} in the discovery registry: give both programs the same DEIS_ETCD_CLUSTER_SIZE` };
+    return {
+      kind: 'fail',
+      reason:
+        `the cluster size is ${o.configuredSize} here but ${d.size} in the discovery registry: ` +
+        'give both programs the same DEIS_ETCD_CLUSTER_SIZE',
+    };
   }
-  const stale = d.registrations.filter((r) => r.name === self.name && !(r.peerUrls.length === 1 && r.peerUrls[0] === self.peerUrl));
+  const stale = d.registrations.filter(
+    (r) => r.name === self.name && !(r.peerUrls.length === 1 && r.peerUrls[0] === self.peerUrl),
+  );
   return { kind: 'bootstrap', dropRegistrations: stale.map((r) => r.id) };
 }

@@ -28,13 +28,25 @@ export function startHttpServer(host: string, port: number, probes: Probes): Pro
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new DeisError('environment', `cannot listen on ${host}:${port} for health and metrics: ${err.message}; set --http-port`, { cause: err })));
+    server.once('error', (err) =>
+      reject(
+        new DeisError(
+          'environment',
+          `cannot listen on ${host}:${port} for health and metrics: ${err.message}; set --http-port`,
+          { cause: err },
+        ),
+      ),
+    );
     server.listen({ host, port }, () => resolve(server));
   });
 }
 
 type Labels = Record<string, string>;
-interface Series { help: string; type: 'gauge' | 'counter'; values: Map<string, number> }
+interface Series {
+  help: string;
+  type: 'gauge' | 'counter';
+  values: Map<string, number>;
+}
 
 /** A small registry of gauges and counters rendered in Prometheus' text exposition format. */
 export class Metrics {
@@ -42,17 +54,26 @@ export class Metrics {
 
   private get(name: string, help: string, type: 'gauge' | 'counter'): Series {
     let s = this.series.get(name);
-    if (!s) { s = { help, type, values: new Map() }; this.series.set(name, s); }
+    if (!s) {
+      s = { help, type, values: new Map() };
+      this.series.set(name, s);
+    }
     return s;
   }
 
   private static key(labels: Labels = {}): string {
-    const parts = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`);
+    const parts = Object.entries(labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`);
     return parts.length ? `{${parts.join(',')}}` : '';
   }
 
-  declare(name: string, help: string, type: 'gauge' | 'counter'): void { this.get(name, help, type); }
-  set(name: string, value: number, labels?: Labels): void { this.get(name, name, 'gauge').values.set(Metrics.key(labels), value); }
+  declare(name: string, help: string, type: 'gauge' | 'counter'): void {
+    this.get(name, help, type);
+  }
+  set(name: string, value: number, labels?: Labels): void {
+    this.get(name, name, 'gauge').values.set(Metrics.key(labels), value);
+  }
   inc(name: string, labels?: Labels, by = 1): void {
     const s = this.get(name, name, 'counter');
     const k = Metrics.key(labels);

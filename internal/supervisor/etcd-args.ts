@@ -21,12 +21,18 @@ export interface MemberUrls {
 export function memberArgs(m: MemberUrls): string[] {
   const l = urlHost(m.listenHost);
   return [
-    '--name', m.name,
-    '--data-dir', m.dataDir,
-    '--listen-client-urls', `http://${l}:${m.clientPort}`,
-    '--advertise-client-urls', m.clientUrl,
-    '--listen-peer-urls', `http://${l}:${m.peerPort}`,
-    '--initial-advertise-peer-urls', m.peerUrl,
+    '--name',
+    m.name,
+    '--data-dir',
+    m.dataDir,
+    '--listen-client-urls',
+    `http://${l}:${m.clientPort}`,
+    '--advertise-client-urls',
+    m.clientUrl,
+    '--listen-peer-urls',
+    `http://${l}:${m.peerPort}`,
+    '--initial-advertise-peer-urls',
+    m.peerUrl,
     ...(m.metricsPort ? ['--listen-metrics-urls', `http://${l}:${m.metricsPort}`] : []),
   ];
 }
@@ -41,8 +47,14 @@ export function etcdEnv(env: NodeJS.ProcessEnv, passThrough: Readonly<Record<str
  * list matches the cluster's members by URL), this member under its own name; members that were
  * added but never started have no name yet and get a placeholder.
  */
-export function initialCluster(members: readonly { id: string; name: string; peerUrls: string[] }[], myId: string, self: { name: string; peerUrl: string }): string {
-  return members.flatMap((m) => (m.id === myId
-    ? [`${self.name}=${self.peerUrl}`]
-    : m.peerUrls.map((u) => `${m.name || `unstarted-${m.id}`}=${u}`))).join(',');
+export function initialCluster(
+  members: readonly { id: string; name: string; peerUrls: string[] }[],
+  myId: string,
+  self: { name: string; peerUrl: string },
+): string {
+  return members
+    .flatMap((m) =>
+      m.id === myId ? [`${self.name}=${self.peerUrl}`] : m.peerUrls.map((u) => `${m.name || `unstarted-${m.id}`}=${u}`),
+    )
+    .join(',');
 }

@@ -12,7 +12,10 @@ import type { Fetch } from '../runtime.ts';
 
 export type SpawnFn = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess;
 
-export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface Child {
   readonly pid: number | undefined;
@@ -26,18 +29,39 @@ export interface Child {
 
 /** Finds an executable: a path with a slash is checked as is, a bare name is looked up in PATH. */
 export function resolveBinary(name: string, env: NodeJS.ProcessEnv): string {
-  const candidates = name.includes('/') ? [name] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  const candidates = name.includes('/')
+    ? [name]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, name));
   for (const c of candidates) {
     try {
-      if (statSync(c).isFile()) { accessSync(c, constants.X_OK); return c; }
-    } catch { /* next */ }
+      if (statSync(c).isFile()) {
+        accessSync(c, constants.X_OK);
+        return c;
+      }
+    } catch {
+      /* next */
+    }
   }
-  throw new DeisError('environment', name.includes('/')
-    ? `etcd binary ${name} is missing or not executable: set --etcd-binary to an etcd 3.6+ binary`
-    : `no '${name}' executable on PATH: install etcd 3.6+ or set --etcd-binary`);
+  throw new DeisError(
+    'environment',
+    name.includes('/')
+      ? `etcd binary ${name} is missing or not executable: set --etcd-binary to an etcd 3.6+ binary`
+      : `no '${name}' executable on PATH: install etcd 3.6+ or set --etcd-binary`,
+  );
 }
 
-const etcdLevels: Record<string, Level> = { debug: 'debug', info: 'info', warn: 'warn', error: 'error', panic: 'error', fatal: 'error', dpanic: 'error' };
+const etcdLevels: Record<string, Level> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  panic: 'error',
+  fatal: 'error',
+  dpanic: 'error',
+};
 
 /** The exit code a shell would report: the code, or 128 + signal number. */
 export function exitNumber(s: ExitStatus): number {
@@ -63,21 +87,31 @@ export function repeatLimiter(now: () => number, perSecond = 5): (key: string) =
       if (seen.size > 1000) seen.clear();
       return dropped;
     }
-    if (e.count < perSecond) { e.count++; return 0; }
+    if (e.count < perSecond) {
+      e.count++;
+      return 0;
+    }
     e.dropped++;
     return undefined;
   };
 }
 
 /** Starts cmd with args; each line it prints becomes a log entry ({msg:'etcd', etcd:{...}}). */
-export function startChild(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; log: Logger; spawn?: SpawnFn; name?: string; now?: () => number }): Child {
+export function startChild(
+  cmd: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; log: Logger; spawn?: SpawnFn; name?: string; now?: () => number },
+): Child {
   const spawn = opts.spawn ?? nodeSpawn;
   const name = opts.name ?? 'etcd';
   const child = spawn(cmd, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const limiter = repeatLimiter(opts.now ?? Date.now);
   let done = false;
   const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('exit', (code, signal) => { done = true; resolve({ code, signal }); });
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
     child.once('error', (err) => {
       done = true;
       opts.log.error('child failed to start', { child: name, err });
@@ -105,11 +139,15 @@ export function startChild(cmd: string, args: string[], opts: { env: NodeJS.Proc
     pid: child.pid,
     exited,
     running: () => !done,
-    signal: (sig) => { if (!done) child.kill(sig); },
+    signal: (sig) => {
+      if (!done) child.kill(sig);
+    },
     async stop(graceMs) {
       if (done) return exited;
       child.kill('SIGTERM');
-      const t = setTimeout(() => { if (!done) child.kill('SIGKILL'); }, graceMs);
+      const t = setTimeout(() => {
+        if (!done) child.kill('SIGKILL');
+      }, graceMs);
       const s = await exited;
       clearTimeout(t);
       return s;
@@ -132,15 +170,27 @@ export async function etcdHealthy(fetch: Fetch, clientUrl: string, timeoutMs = 1
  * Polls check until it is true, the child exits (an 'etcd-exited' error carrying its status) or
  * timeoutMs passes (an 'unreachable' error).
  */
-export async function waitUntil(what: string, check: () => Promise<boolean>, child: Child | undefined, clock: Clock, timeoutMs: number, intervalMs = 200): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  child: Child | undefined,
+  clock: Clock,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<void> {
   const deadline = clock.now() + timeoutMs;
   for (;;) {
     if (child && !child.running()) {
       const s = await child.exited;
-      throw new DeisError('etcd-exited', `etcd exited with ${s.signal ?? `code ${s.code}`} before ${what}`, { exitStatus: exitNumber(s) });
+      throw new DeisError('etcd-exited', `etcd exited with ${s.signal ?? `code ${s.code}`} before ${what}`, {
+        exitStatus: exitNumber(s),
+      });
     }
     if (await check()) return;
-    if (clock.now() >= deadline) throw new DeisError('unreachable', `${what}: not reached within ${Math.round(timeoutMs / 1000)} s`, { retryable: true });
+    if (clock.now() >= deadline)
+      throw new DeisError('unreachable', `${what}: not reached within ${Math.round(timeoutMs / 1000)} s`, {
+        retryable: true,
+      });
     await clock.sleep(intervalMs);
   }
 }

@@ -21,13 +21,17 @@ const said = async (pod: string, msg: string) => (await m.entries(pod)).filter((
 /** boot's own lines about quorum, recovery, joins and exits, for a failure message. */
 async function recoveryLines(pod: string): Promise<string> {
   const keep = /quorum|recover|join|exit|start|stopp|decided|removed|promot|stall/;
-  return (await m.entries(pod)).filter((e) => e.msg !== 'etcd' && keep.test(String(e.msg)))
-    .map((e) => JSON.stringify(e).slice(0, 400)).join('\n');
+  return (await m.entries(pod))
+    .filter((e) => e.msg !== 'etcd' && keep.test(String(e.msg)))
+    .map((e) => JSON.stringify(e).slice(0, 400))
+    .join('\n');
 }
 
 /** Writes n keys prefix/0..n-1 through the Ready members. */
 async function writeKeys(prefix: string, n: number): Promise<void> {
-  await m.withClient(async (c) => { for (let i = 0; i < n; i++) await c.put(`${prefix}/${i}`).value(String(i)).exec(); }, 20_000);
+  await m.withClient(async (c) => {
+    for (let i = 0; i < n; i++) await c.put(`${prefix}/${i}`).value(String(i)).exec();
+  }, 20_000);
 }
 async function countKeys(prefix: string): Promise<number> {
   return m.withClient(async (c) => Object.keys(await c.getAll().prefix(`${prefix}/`).strings()).length, 20_000);
@@ -51,7 +55,10 @@ test('3 -> 5, then 1 as soon as the 5 are Ready, then back to 3: one voter in be
   await m.converged(1, { timeoutMs: 120_000 });
   assert.is(await countKeys('before'), 50);
   const removed = (await said('deis-etcd-0', 'member removed')).map((e) => e.why);
-  assert.ok(removed.every((w) => w === 'scale-down'), `removals by the survivor are scale-downs: ${removed.join()}`);
+  assert.ok(
+    removed.every((w) => w === 'scale-down'),
+    `removals by the survivor are scale-downs: ${removed.join()}`,
+  );
   await world.faults.scaleStatefulSet(ns, set, 3);
   await m.converged(3);
   assert.is(await countKeys('before'), 50);
@@ -70,11 +77,14 @@ test('2 of 3 lost at once (one forced): the survivor recovers quorum, the replac
     world.core.deleteNamespacedPod({ name: 'deis-etcd-2', namespace: ns, body: { gracePeriodSeconds: 0 } }),
   ]);
   const after = await m.converged(3, { timeoutMs: 180_000 });
-  assert.is(after, before, 'the same cluster ID (recovered from the survivor\'s data, not rebuilt)');
+  assert.is(after, before, "the same cluster ID (recovered from the survivor's data, not rebuilt)");
   assert.is(await countKeys('before'), 50);
-  const recovered = await said('deis-etcd-0', 'recovering quorum: restarting etcd from this member\'s data with --force-new-cluster');
+  const recovered = await said(
+    'deis-etcd-0',
+    "recovering quorum: restarting etcd from this member's data with --force-new-cluster",
+  );
   assert.is(recovered.length, 1, `deis-etcd-0 forced a new cluster once: ${await recoveryLines('deis-etcd-0')}`);
-  assert.equal(([...(recovered[0]!.lost as string[])]).sort(), ['deis-etcd-1', 'deis-etcd-2']);
+  assert.equal([...(recovered[0]!.lost as string[])].sort(), ['deis-etcd-1', 'deis-etcd-2']);
 });
 
 test('a joining learner that stalls (its first etcd paused at once) is removed and joins again', async () => {
@@ -83,8 +93,16 @@ test('a joining learner that stalls (its first etcd paused at once) is removed a
   const fixture = join(repoRoot, 'test/e2e/fixtures/stall-once-etcd.sh');
   // a rolling update replaces every member in turn (emptyDir: each joins anew); deis-etcd-1's first
   // etcd is paused, so its join makes no progress until the watchdog gives it up
-  await world.kubectl(['set', 'env', '-n', ns, `statefulset/${set}`, `DEIS_ETCD_ETCD_BINARY=${fixture}`,
-    'STALL_ONCE_NAME=deis-etcd-1', `STALL_ONCE_MARKER=${marker}`]);
+  await world.kubectl([
+    'set',
+    'env',
+    '-n',
+    ns,
+    `statefulset/${set}`,
+    `DEIS_ETCD_ETCD_BINARY=${fixture}`,
+    'STALL_ONCE_NAME=deis-etcd-1',
+    `STALL_ONCE_MARKER=${marker}`,
+  ]);
   await world.kubectl(['rollout', 'status', '-n', ns, `statefulset/${set}`, '--timeout=240s']);
   await m.converged(3, { timeoutMs: 60_000 });
   assert.ok(existsSync(marker), 'the paused etcd ran');

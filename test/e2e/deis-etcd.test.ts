@@ -24,7 +24,14 @@ test.after(async () => {
 test('every overlay passes kubectl apply --dry-run=server', async () => {
   for (const o of ['dev', 'insecure-registry', 'production']) {
     await world.kubectl(['create', 'namespace', `dry-${o}`]);
-    const out = await world.kubectl(['apply', '--dry-run=server', '-n', `dry-${o}`, '-k', join(repoRoot, 'kustomize/overlays', o)]);
+    const out = await world.kubectl([
+      'apply',
+      '--dry-run=server',
+      '-n',
+      `dry-${o}`,
+      '-k',
+      join(repoRoot, 'kustomize/overlays', o),
+    ]);
     assert.match(out, /statefulset.apps\/deis-etcd (created|configured|unchanged) \(server dry run\)/);
   }
 });
@@ -32,11 +39,19 @@ test('every overlay passes kubectl apply --dry-run=server', async () => {
 test('apply: discovery ready, 3 members Ready, member list names exactly the pods, one cluster', async () => {
   await m.converged(3, { timeoutMs: 180_000 });
   const secret = await world.core.readNamespacedSecret({ name: 'deis-etcd-discovery-token', namespace: ns });
-  assert.match(Buffer.from(secret.data!.token!, 'base64').toString(), /^[0-9a-f]{32}$/, 'discovery generated the token Secret');
+  assert.match(
+    Buffer.from(secret.data!.token!, 'base64').toString(),
+    /^[0-9a-f]{32}$/,
+    'discovery generated the token Secret',
+  );
   const ids = new Set<string>();
   for (const p of await m.pods()) {
     const c = new Etcd3({ hosts: `http://${p.status!.podIP}:2379` });
-    try { ids.add((await within(5000, 'status', c.maintenance.status())).header.cluster_id); } finally { c.close(); }
+    try {
+      ids.add((await within(5000, 'status', c.maintenance.status())).header.cluster_id);
+    } finally {
+      c.close();
+    }
   }
   assert.is(ids.size, 1);
 });
@@ -46,7 +61,9 @@ test('a key written through the deis-etcd Service reads back', async () => {
   const c = new Etcd3({ hosts: `http://${svc.spec!.clusterIP}:2379`, dialTimeout: 2000 });
   try {
     await within(5000, 'put', c.put('e2e/key').value('through-the-service').exec());
-  } finally { c.close(); }
+  } finally {
+    c.close();
+  }
   assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
@@ -55,15 +72,23 @@ test('delete one member pod: it returns, 3 members, no stale member, data intact
   assert.ok(old, 'deis-etcd-1 runs');
   await world.faults.deletePod(ns, 'deis-etcd-1');
   // the replacement is a new pod of the same name (whether or not it is Ready yet when seen)
-  const replaced = async () => (await m.pods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.metadata!.uid !== old.metadata!.uid);
+  const replaced = async () =>
+    (await m.pods()).some((p) => p.metadata!.name === 'deis-etcd-1' && p.metadata!.uid !== old.metadata!.uid);
   await waitFor('deis-etcd-1 replaced by a new pod', replaced, 60_000, 250);
   await m.converged(3);
   assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
-test('SIGKILL a member\'s processes: restarted by the node agent, it rejoins from its data', async () => {
+test("SIGKILL a member's processes: restarted by the node agent, it rejoins from its data", async () => {
   world.faults.signal(ns, 'deis-etcd-2', 'SIGKILL');
-  await waitFor('restart counted', async () => ((await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 250);
+  await waitFor(
+    'restart counted',
+    async () =>
+      ((await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ??
+        0) >= 1,
+    30_000,
+    250,
+  );
   await m.converged(3);
   assert.is(await m.get('e2e/key'), 'through-the-service');
 });
@@ -78,16 +103,27 @@ test('scale 3 -> 5 -> 3: membership follows the replicas, data intact', async ()
 
 test('RBAC: without list on pods, boot fails with a message naming it', async () => {
   const role = await world.kubectl(['get', 'role', 'deis-etcd', '-n', ns, '-o', 'json']);
-  const parsed = JSON.parse(role) as { metadata: { resourceVersion?: string }; rules: { resources: string[]; verbs: string[] }[] };
+  const parsed = JSON.parse(role) as {
+    metadata: { resourceVersion?: string };
+    rules: { resources: string[]; verbs: string[] }[];
+  };
   delete parsed.metadata.resourceVersion;
-  const cut = { ...parsed, rules: parsed.rules.map((r) => (r.resources.includes('pods') ? { ...r, verbs: ['get'] } : r)) };
+  const cut = {
+    ...parsed,
+    rules: parsed.rules.map((r) => (r.resources.includes('pods') ? { ...r, verbs: ['get'] } : r)),
+  };
   await world.kubectl(['replace', '-f', '-'], JSON.stringify(cut));
   try {
     await world.faults.deletePod(ns, 'deis-etcd-0');
-    const line = await waitFor('the RBAC error line', async () => {
-      const log = await m.logs('deis-etcd-0');
-      return log.split('\n').find((l) => l.includes('"level":"error"') && l.includes('refused to list pods'));
-    }, 60_000, 500);
+    const line = await waitFor(
+      'the RBAC error line',
+      async () => {
+        const log = await m.logs('deis-etcd-0');
+        return log.split('\n').find((l) => l.includes('"level":"error"') && l.includes('refused to list pods'));
+      },
+      60_000,
+      500,
+    );
     assert.match(line, /grant 'list' on 'pods'/);
   } finally {
     await world.kubectl(['replace', '-f', '-'], JSON.stringify(parsed));

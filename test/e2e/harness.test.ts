@@ -63,15 +63,29 @@ spec:
       spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Mi } } }
 `;
 
-interface Info { pod: string; ip: string; greeting: string; fromSecret: string; mounted: string; starts: number; token: boolean }
-const info = async (ip: string, port = 8000): Promise<Info> => (await (await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(2000) })).json()) as Info;
+interface Info {
+  pod: string;
+  ip: string;
+  greeting: string;
+  fromSecret: string;
+  mounted: string;
+  starts: number;
+  token: boolean;
+}
+const info = async (ip: string, port = 8000): Promise<Info> =>
+  (await (await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(2000) })).json()) as Info;
 
 async function pods() {
   return (await world.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=fixture' })).items;
 }
 
 test.before(async () => {
-  world = await startTestWorld({ programs: { ...defaultPrograms(), '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/e2e/fixtures/http-server.ts')] } });
+  world = await startTestWorld({
+    programs: {
+      ...defaultPrograms(),
+      '/bin/fixture': [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'test/e2e/fixtures/http-server.ts')],
+    },
+  });
   startMs = Date.now() - started;
   writeFileSync(readyFile, '');
   await world.kubectl(['apply', '-f', '-'], manifest);
@@ -81,7 +95,15 @@ test.after(async () => {
 });
 
 test('three pods run with distinct loopback addresses, env and secrets resolved', async () => {
-  await waitFor('3 ready pods', async () => { const ps = await pods(); return ps.length === 3 && ps.every(isReady) ? ps : false; }, 60_000, 250).catch((err) => {
+  await waitFor(
+    '3 ready pods',
+    async () => {
+      const ps = await pods();
+      return ps.length === 3 && ps.every(isReady) ? ps : false;
+    },
+    60_000,
+    250,
+  ).catch((err) => {
     throw new Error(`${String(err)}; agent errors: ${world.agent.recentErrors().join(' | ')}`);
   });
   const ps = await pods();
@@ -113,35 +135,51 @@ test('a deleted pod comes back with the same name and its volume data', async ()
   const old = (await pods()).find((p) => p.metadata!.name === 'fixture-1')!;
   const before = await info(old.status!.podIP!);
   await world.faults.deletePod('default', 'fixture-1');
-  const again = await waitFor('fixture-1 back and ready', async () => {
-    const p = (await pods()).find((x) => x.metadata!.name === 'fixture-1');
-    return p && isReady(p) && p.metadata!.uid !== old.metadata!.uid ? p : false;
-  }, 60_000, 250);
+  const again = await waitFor(
+    'fixture-1 back and ready',
+    async () => {
+      const p = (await pods()).find((x) => x.metadata!.name === 'fixture-1');
+      return p && isReady(p) && p.metadata!.uid !== old.metadata!.uid ? p : false;
+    },
+    60_000,
+    250,
+  );
   const after = await waitFor('fixture-1 answers', () => info(again.status!.podIP!), 10_000, 200);
   assert.is(after.starts, before.starts + 1, 'the counter on its volume survived');
 });
 
 test('Ready follows the readiness probe', async () => {
   rmSync(readyFile);
-  await waitFor('all pods not ready', async () => (await pods()).every((p) => !isReady(p)), 20_000, 250).catch(async (err) => {
-    throw new Error(`${String(err)}: ${await world.kubectl(['get', 'pods', '-o', 'wide'])} ${world.agent.recentErrors().join(' | ')}`);
-  });
+  await waitFor('all pods not ready', async () => (await pods()).every((p) => !isReady(p)), 20_000, 250).catch(
+    async (err) => {
+      throw new Error(
+        `${String(err)}: ${await world.kubectl(['get', 'pods', '-o', 'wide'])} ${world.agent.recentErrors().join(' | ')}`,
+      );
+    },
+  );
   writeFileSync(readyFile, '');
   await waitFor('all pods ready again', async () => (await pods()).every(isReady), 20_000, 250);
 });
 
 test('a SIGKILLed container is restarted', async () => {
   world.faults.signal('default', 'fixture-0', 'SIGKILL');
-  await waitFor('restart count 1 and ready', async () => {
-    const p = (await pods()).find((x) => x.metadata!.name === 'fixture-0')!;
-    return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && isReady(p);
-  }, 30_000, 250);
+  await waitFor(
+    'restart count 1 and ready',
+    async () => {
+      const p = (await pods()).find((x) => x.metadata!.name === 'fixture-0')!;
+      return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && isReady(p);
+    },
+    30_000,
+    250,
+  );
 });
 
 test('teardown leaves no process behind', async () => {
   const dir = world.cp.dir;
   await world.stop();
-  const left = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) || l.includes('fixtures/http-server.ts'));
+  const left = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(dir) || l.includes('fixtures/http-server.ts'));
   assert.equal(left, []);
   world = undefined as unknown as TestWorld;
 });

@@ -31,15 +31,21 @@ test.after(async () => {
   await world?.stop();
 });
 
-test('a member whose pod left without removing itself is removed by the leader\'s heal pass', async () => {
+test("a member whose pod left without removing itself is removed by the leader's heal pass", async () => {
   await world.faults.scaleStatefulSet(ns, 'deis-etcd', 4);
   await m.converged(4);
   const list = await m.withClient((c) => c.cluster.memberList({ linearizable: true }));
   const leaving = list.members.find((x) => x.name === 'deis-etcd-3');
   assert.ok(leaving, 'deis-etcd-3 is a member');
-  const stayers = async () => (await m.pods()).filter((p) => p.metadata!.name !== 'deis-etcd-3').map((p) => ({
-    pod: p.metadata!.name!, uid: p.metadata!.uid, restarts: p.status?.containerStatuses?.[0]?.restartCount,
-  })).sort((x, y) => x.pod.localeCompare(y.pod));
+  const stayers = async () =>
+    (await m.pods())
+      .filter((p) => p.metadata!.name !== 'deis-etcd-3')
+      .map((p) => ({
+        pod: p.metadata!.name!,
+        uid: p.metadata!.uid,
+        restarts: p.status?.containerStatuses?.[0]?.restartCount,
+      }))
+      .sort((x, y) => x.pod.localeCompare(y.pod));
   const before = await stayers();
   world.faults.signal(ns, 'deis-etcd-3', 'SIGSTOP'); // it cannot leave: SIGTERM goes unanswered, SIGKILL follows
   await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
@@ -63,7 +69,14 @@ test('a member whose pod left without removing itself is removed by the leader\'
 
 test('a replacement started while discovery is down completes; no duplicate members', async () => {
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=0']);
-  await waitFor('discovery gone', async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=discovery' })).items.length === 0, 60_000, 250);
+  await waitFor(
+    'discovery gone',
+    async () =>
+      (await world.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=discovery' }))
+        .items.length === 0,
+    60_000,
+    250,
+  );
   await world.faults.deletePod(ns, 'deis-etcd-1');
   await m.converged(3);
   await world.kubectl(['scale', 'deployment', 'deis-etcd-discovery', '-n', ns, '--replicas=1']);
@@ -89,7 +102,14 @@ test('with persistent volumes and DNS peer URLs, a deleted and re-applied Statef
   await deleteStatefulSet();
   await world.kubectl(['apply', '-k', overlay]);
   const after = await m.converged(3, { timeoutMs: 180_000, dns: true });
-  assert.is.not((await m.pods()).map((p) => p.status!.podIP).sort().join(), ipsBefore.join(), 'every pod came back with a new IP');
+  assert.is.not(
+    (await m.pods())
+      .map((p) => p.status!.podIP)
+      .sort()
+      .join(),
+    ipsBefore.join(),
+    'every pod came back with a new IP',
+  );
   assert.is(after, id, 'the same cluster ID');
   assert.is(await m.get('r/persistent'), 'kept');
 });

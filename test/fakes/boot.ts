@@ -20,9 +20,17 @@ export interface FakeBoot {
 }
 
 /** Flags as `--flag value` pairs (e.g. { name: 'etcd-2', 'advertise-host': '127.0.0.3' }). */
-export async function fakeBoot(flags: Record<string, string>, opts: { cluster?: FakeCluster; kube?: FakeKube | undefined } = {}): Promise<FakeBoot> {
+export async function fakeBoot(
+  flags: Record<string, string>,
+  opts: { cluster?: FakeCluster; kube?: FakeKube | undefined } = {},
+): Promise<FakeBoot> {
   const raw: RawOptions = {};
-  const all: Record<string, string> = { 'data-dir': '/data', 'discovery-endpoint': 'http://127.0.0.200:2381', token: 'tok', ...flags };
+  const all: Record<string, string> = {
+    'data-dir': '/data',
+    'discovery-endpoint': 'http://127.0.0.200:2381',
+    token: 'tok',
+    ...flags,
+  };
   for (const [k, v] of Object.entries(all)) raw[k] = { value: v, source: `--${k}` };
   const cfg = validateBoot(raw, {});
   const cluster = opts.cluster ?? new FakeCluster();
@@ -32,10 +40,19 @@ export async function fakeBoot(flags: Record<string, string>, opts: { cluster?: 
   const log = memoryLogger();
   const clock = fakeClock(1_000_000);
   const files = memoryFiles();
-  const connect = (endpoints: string[]) => (endpoints.includes('http://127.0.0.200:2381') ? discovery.connect(endpoints) : cluster.connect(endpoints));
+  const connect = (endpoints: string[]) =>
+    endpoints.includes('http://127.0.0.200:2381') ? discovery.connect(endpoints) : cluster.connect(endpoints);
   const ctx = await createContext({
-    cfg, log, clock, env: {}, interfaces: {}, signal: new AbortController().signal, files,
-    fetch: cluster.fetch, connect, kube: () => kube,
+    cfg,
+    log,
+    clock,
+    env: {},
+    interfaces: {},
+    signal: new AbortController().signal,
+    files,
+    fetch: cluster.fetch,
+    connect,
+    kube: () => kube,
   });
   return { ctx, cluster, kube, log, clock, files, discovery };
 }

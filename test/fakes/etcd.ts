@@ -30,8 +30,13 @@ export class FakeCluster {
   /** A started member at 127.0.0.<n> named etcd-<n-1>. */
   addMember(n: number, opts: Partial<FakeMember> = {}): FakeMember {
     const m: FakeMember = {
-      id: String(n), name: `etcd-${n - 1}`, peerUrls: [`http://127.0.0.${n}:2380`], clientUrls: [`http://127.0.0.${n}:2379`],
-      isLearner: false, healthy: true, ...opts,
+      id: String(n),
+      name: `etcd-${n - 1}`,
+      peerUrls: [`http://127.0.0.${n}:2380`],
+      clientUrls: [`http://127.0.0.${n}:2379`],
+      isLearner: false,
+      healthy: true,
+      ...opts,
     };
     this.members.push(m);
     if (!this.leader && !m.isLearner && m.healthy) this.leader = m.id;
@@ -39,7 +44,9 @@ export class FakeCluster {
   }
 
   /** The next calls of `method` fail with these errors, in order. */
-  fail(method: Method, ...errs: DeisError[]): void { this.errors.set(method, [...(this.errors.get(method) ?? []), ...errs]); }
+  fail(method: Method, ...errs: DeisError[]): void {
+    this.errors.set(method, [...(this.errors.get(method) ?? []), ...errs]);
+  }
 
   private check(method: Method): void {
     const e = this.errors.get(method)?.shift();
@@ -51,18 +58,29 @@ export class FakeCluster {
     return voters.filter((m) => m.healthy).length > voters.length / 2;
   }
 
-  private byUrl(url: string): FakeMember | undefined { return this.members.find((m) => m.clientUrls.includes(url)); }
+  private byUrl(url: string): FakeMember | undefined {
+    return this.members.find((m) => m.clientUrls.includes(url));
+  }
 
   /** A client over the cluster; it answers only when one of its endpoints is a healthy member. */
   connect = (endpoints: string[]): EtcdApi => {
     const c = this;
     const reach = (what: Method) => {
       c.check(what);
-      if (!endpoints.some((u) => c.byUrl(u)?.healthy)) throw new DeisError('unreachable', `${what}: no endpoint answers`, { retryable: true });
-      if (!c.quorum() && what !== 'status') throw new DeisError('unreachable', `${what}: etcdserver: no leader`, { retryable: true, reason: 'no-leader' });
+      if (!endpoints.some((u) => c.byUrl(u)?.healthy))
+        throw new DeisError('unreachable', `${what}: no endpoint answers`, { retryable: true });
+      if (!c.quorum() && what !== 'status')
+        throw new DeisError('unreachable', `${what}: etcdserver: no leader`, { retryable: true, reason: 'no-leader' });
     };
-    const plain = (m: FakeMember): Member => ({ id: m.id, name: m.name, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls], isLearner: m.isLearner });
-    const membership = (reason: EtcdReason, msg: string, retryable = false) => new DeisError('membership', msg, { reason, retryable });
+    const plain = (m: FakeMember): Member => ({
+      id: m.id,
+      name: m.name,
+      peerUrls: [...m.peerUrls],
+      clientUrls: [...m.clientUrls],
+      isLearner: m.isLearner,
+    });
+    const membership = (reason: EtcdReason, msg: string, retryable = false) =>
+      new DeisError('membership', msg, { reason, retryable });
     return {
       async memberList(opts) {
         reach(opts?.local ? 'status' : 'memberList');
@@ -70,8 +88,16 @@ export class FakeCluster {
       },
       async memberAdd(peerUrls, learner) {
         reach('memberAdd');
-        if (learner && c.members.some((m) => m.isLearner)) throw membership('too-many-learners', 'too many learners', true);
-        const m: FakeMember = { id: String(c.nextId++), name: '', peerUrls, clientUrls: [], isLearner: learner, healthy: false };
+        if (learner && c.members.some((m) => m.isLearner))
+          throw membership('too-many-learners', 'too many learners', true);
+        const m: FakeMember = {
+          id: String(c.nextId++),
+          name: '',
+          peerUrls,
+          clientUrls: [],
+          isLearner: learner,
+          healthy: false,
+        };
         c.members.push(m);
         c.calls.push(`add ${m.id}`);
         return { member: plain(m), members: c.members.map(plain) };
@@ -103,9 +129,21 @@ export class FakeCluster {
         c.check('status');
         const m = c.byUrl(endpoint);
         if (!m?.healthy) throw new DeisError('unreachable', `status of ${endpoint}: no answer`, { retryable: true });
-        return { memberId: m.id, clusterId: c.clusterId, leader: c.quorum() ? c.leader : '0', isLearner: m.isLearner, raftIndex: m.applied ?? 1, raftAppliedIndex: m.applied ?? 1, version: '3.6.16' };
+        return {
+          memberId: m.id,
+          clusterId: c.clusterId,
+          leader: c.quorum() ? c.leader : '0',
+          isLearner: m.isLearner,
+          raftIndex: m.applied ?? 1,
+          raftAppliedIndex: m.applied ?? 1,
+          version: '3.6.16',
+        };
       },
-      async moveLeader(target) { reach('moveLeader'); c.leader = target; c.calls.push(`move-leader ${target}`); },
+      async moveLeader(target) {
+        reach('moveLeader');
+        c.leader = target;
+        c.calls.push(`move-leader ${target}`);
+      },
       async get(key) {
         reach('get');
         const v = c.kv.get(key);
@@ -113,16 +151,24 @@ export class FakeCluster {
       },
       async getPrefix(prefix) {
         reach('getPrefix');
-        return [...c.kv].filter(([k]) => k.startsWith(prefix)).map(([key, v]) => ({ key, value: v.value, createRevision: v.rev, lease: '0' }));
+        return [...c.kv]
+          .filter(([k]) => k.startsWith(prefix))
+          .map(([key, v]) => ({ key, value: v.value, createRevision: v.rev, lease: '0' }));
       },
-      async put(key, value) { reach('put'); c.kv.set(key, { value, rev: ++c.rev }); },
+      async put(key, value) {
+        reach('put');
+        c.kv.set(key, { value, rev: ++c.rev });
+      },
       async putIfAbsent(key, value) {
         reach('putIfAbsent');
         if (c.kv.has(key)) return false;
         c.kv.set(key, { value, rev: ++c.rev });
         return true;
       },
-      async delete(key) { reach('delete'); c.kv.delete(key); },
+      async delete(key) {
+        reach('delete');
+        c.kv.delete(key);
+      },
       async deletePrefix(prefix) {
         reach('deletePrefix');
         const keys = [...c.kv.keys()].filter((k) => k.startsWith(prefix));
@@ -132,7 +178,9 @@ export class FakeCluster {
       lease() {
         return {
           grant: async () => '1',
-          put: async (key, value) => { c.kv.set(key, { value, rev: ++c.rev }); },
+          put: async (key, value) => {
+            c.kv.set(key, { value, rev: ++c.rev });
+          },
           revoke: async () => undefined,
         };
       },
@@ -140,7 +188,9 @@ export class FakeCluster {
         c.calls.push(`lock ${key}`);
         return fn();
       },
-      close() { /* nothing held */ },
+      close() {
+        /* nothing held */
+      },
     };
   };
 
@@ -153,7 +203,9 @@ export class FakeCluster {
     if (metrics) {
       const m = this.members.find((x) => x.peerUrls.some((u) => new URL(u).hostname === metrics[1]));
       if (!m || m.applied === undefined) throw new TypeError('fetch failed');
-      return new Response(`# TYPE etcd_server_proposals_applied_total gauge\netcd_server_proposals_applied_total ${m.applied}\n`);
+      return new Response(
+        `# TYPE etcd_server_proposals_applied_total gauge\netcd_server_proposals_applied_total ${m.applied}\n`,
+      );
     }
     const m = this.byUrl(url.replace(/\/health$/, ''));
     if (!m?.healthy) throw new TypeError('fetch failed');

@@ -3,20 +3,30 @@
 import type { Files } from '../../internal/files.ts';
 import { DeisError } from '../../internal/errors.ts';
 
-export function memoryFiles(init: Record<string, string> = {}): Files & { tree: Map<string, string>; dirs: Set<string> } {
+export function memoryFiles(
+  init: Record<string, string> = {},
+): Files & { tree: Map<string, string>; dirs: Set<string> } {
   const tree = new Map(Object.entries(init));
   const dirs = new Set<string>();
-  const under = (dir: string) => [...tree.keys()].filter((k) => k.startsWith(dir + '/'));
+  const under = (dir: string) => [...tree.keys()].filter((k) => k.startsWith(`${dir}/`));
   return {
     tree,
     dirs,
     read: async (path) => tree.get(path),
-    write: async (path, text) => { tree.set(path, text); },
+    write: async (path, text) => {
+      tree.set(path, text);
+    },
     async rename(from, to) {
       const moved = under(from);
       if (!moved.length && !tree.has(from)) throw new Error(`ENOENT: ${from}`);
-      if (tree.has(from)) { tree.set(to, tree.get(from)!); tree.delete(from); }
-      for (const k of moved) { tree.set(to + k.slice(from.length), tree.get(k)!); tree.delete(k); }
+      if (tree.has(from)) {
+        tree.set(to, tree.get(from)!);
+        tree.delete(from);
+      }
+      for (const k of moved) {
+        tree.set(to + k.slice(from.length), tree.get(k)!);
+        tree.delete(k);
+      }
     },
     async list(dir) {
       const names = under(dir).map((k) => k.slice(dir.length + 1).split('/')[0]!);

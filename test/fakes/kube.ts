@@ -12,14 +12,30 @@ export class FakeKube implements KubeApi {
   /** Pods etcd-0..etcd-(n-1) at 127.0.0.1..n, Ready. */
   static withPods(n: number): FakeKube {
     const k = new FakeKube();
-    k.pods = Array.from({ length: n }, (_, i) => ({ name: `etcd-${i}`, ip: `127.0.0.${i + 1}`, deleting: false, ready: true }));
+    k.pods = Array.from({ length: n }, (_, i) => ({
+      name: `etcd-${i}`,
+      ip: `127.0.0.${i + 1}`,
+      deleting: false,
+      ready: true,
+    }));
     return k;
   }
 
-  private ok(): void { if (this.error) throw this.error; }
-  async listPods(): Promise<PodInfo[]> { this.ok(); return this.pods.map((p) => ({ ...p })); }
-  async getPod(name: string): Promise<PodInfo | undefined> { this.ok(); return this.pods.find((p) => p.name === name); }
-  async statefulSetReplicas(): Promise<number | undefined> { this.ok(); return this.replicas; }
+  private ok(): void {
+    if (this.error) throw this.error;
+  }
+  async listPods(): Promise<PodInfo[]> {
+    this.ok();
+    return this.pods.map((p) => ({ ...p }));
+  }
+  async getPod(name: string): Promise<PodInfo | undefined> {
+    this.ok();
+    return this.pods.find((p) => p.name === name);
+  }
+  async statefulSetReplicas(): Promise<number | undefined> {
+    this.ok();
+    return this.replicas;
+  }
   async getOrCreateSecret(name: string, key: string, generate: () => string): Promise<string> {
     this.ok();
     const k = `${name}/${key}`;

@@ -37,37 +37,51 @@ export function members(world: TestWorld, ns: string): Members {
   async function withClient<T>(fn: (c: Etcd3) => Promise<T>, timeoutMs = 8000): Promise<T> {
     const hosts = (await pods()).filter(isReady).map((p) => `http://${p.status!.podIP}:2379`);
     const c = new Etcd3({ hosts, dialTimeout: 2000 });
-    try { return await within(timeoutMs, 'etcd call', fn(c)); } finally { c.close(); }
+    try {
+      return await within(timeoutMs, 'etcd call', fn(c));
+    } finally {
+      c.close();
+    }
   }
 
   /** The last lines of each member's own log (etcd's lines left out), for a failure message. */
   async function recentLogs(lines = 8): Promise<string> {
-    const own = (log: string) => log.split('\n').filter((l) => !l.includes('"msg":"etcd"')).slice(-lines).join('\n');
+    const own = (log: string) =>
+      log
+        .split('\n')
+        .filter((l) => !l.includes('"msg":"etcd"'))
+        .slice(-lines)
+        .join('\n');
     const each = (await pods()).map(async (p) => `--- ${p.metadata!.name}\n${own(await logs(p.metadata!.name!))}`);
     return (await Promise.all(each)).join('\n');
   }
 
   async function converged(n: number, opts: { timeoutMs?: number; dns?: boolean } = {}): Promise<string> {
     const peer = (p: k8s.V1Pod) =>
-      (opts.dns ? `${p.metadata!.name}.deis-etcd-peers.${ns}.svc.cluster.local` : p.status!.podIP);
+      opts.dns ? `${p.metadata!.name}.deis-etcd-peers.${ns}.svc.cluster.local` : p.status!.podIP;
     let last = '';
-    return waitFor(`${n} ready members matching the pods`, async () => {
-      const ps = await pods();
-      if (ps.length !== n || !ps.every(isReady)) {
-        last = `pods: ${ps.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ')}`;
-        return false;
-      }
-      const want = ps.map((p) => `${p.metadata!.name}=http://${peer(p)}:2380`).sort();
-      // a pod can turn unready between the two reads: then look again rather than fail
-      const r = await withClient((c) => c.cluster.memberList({ linearizable: true })).catch((err: unknown) => {
-        last = `member list failed: ${String(err)}`;
-        return undefined;
-      });
-      if (!r) return false;
-      const got = r.members.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? '(learner)' : ''}`).sort();
-      last = `members: ${got.join(' ')}; want ${want.join(' ')}`;
-      return JSON.stringify(want) === JSON.stringify(got) ? r.header.cluster_id : false;
-    }, opts.timeoutMs ?? 150_000, 500).catch(async (err) => {
+    return waitFor(
+      `${n} ready members matching the pods`,
+      async () => {
+        const ps = await pods();
+        if (ps.length !== n || !ps.every(isReady)) {
+          last = `pods: ${ps.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ')}`;
+          return false;
+        }
+        const want = ps.map((p) => `${p.metadata!.name}=http://${peer(p)}:2380`).sort();
+        // a pod can turn unready between the two reads: then look again rather than fail
+        const r = await withClient((c) => c.cluster.memberList({ linearizable: true })).catch((err: unknown) => {
+          last = `member list failed: ${String(err)}`;
+          return undefined;
+        });
+        if (!r) return false;
+        const got = r.members.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? '(learner)' : ''}`).sort();
+        last = `members: ${got.join(' ')}; want ${want.join(' ')}`;
+        return JSON.stringify(want) === JSON.stringify(got) ? r.header.cluster_id : false;
+      },
+      opts.timeoutMs ?? 150_000,
+      500,
+    ).catch(async (err) => {
       const agent = world.agent.recentErrors().slice(-5).join(' | ');
       throw new Error(`${String(err)}; ${last}\n${await recentLogs()}\nagent: ${agent}`);
     });
@@ -75,12 +89,20 @@ export function members(world: TestWorld, ns: string): Members {
 
   async function entries(pod: string): Promise<Record<string, unknown>[]> {
     return (await logs(pod)).split('\n').flatMap((l) => {
-      try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; }
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
     });
   }
 
   return {
-    pods, withClient, converged, logs, entries,
+    pods,
+    withClient,
+    converged,
+    logs,
+    entries,
     get: (key) => withClient((c) => c.get(key).string()),
     async gone(timeoutMs = 120_000) {
       await waitFor('member pods gone', async () => (await all()).length === 0, timeoutMs, 500);

@@ -21,7 +21,12 @@ test.after(async () => {
   await disc?.proc.stop();
 });
 
-interface Row { name: string; env: () => Promise<Record<string, string | undefined>>; code: number; want: RegExp }
+interface Row {
+  name: string;
+  env: () => Promise<Record<string, string | undefined>>;
+  code: number;
+  want: RegExp;
+}
 const base = async (): Promise<Record<string, string | undefined>> => ({
   POD_NAME: 'etcd-0',
   POD_IP: await freeAddress([2379, 2380, 8080]),
@@ -33,14 +38,58 @@ const base = async (): Promise<Record<string, string | undefined>> => ({
 });
 
 const rows: Row[] = [
-  { name: 'no POD_NAME', env: async () => ({ ...(await base()), POD_NAME: undefined }), code: 2, want: /no member name: set POD_NAME/ },
-  { name: 'malformed ETCD_* override', env: async () => ({ ...(await base()), 'ETCD_heartbeat-interval': '100' }), code: 2, want: /ETCD_heartbeat-interval is not a valid etcd setting name/ },
-  { name: 'data dir is a file', env: async () => ({ ...(await base()), DEIS_ETCD_DATA_DIR: aFile }), code: 3, want: /--data-dir .*a-file exists but is not a directory/ },
-  { name: 'a discovery endpoint that is not a URL', env: async () => ({ ...(await base()), DEIS_ETCD_DISCOVERY_ENDPOINT: 'disco:2381' }), code: 2, want: /DEIS_ETCD_DISCOVERY_ENDPOINT must be/ },
-  { name: 'a size that disagrees with the registry', env: async () => ({ ...(await base()), DEIS_ETCD_CLUSTER_SIZE: '5' }), code: 2, want: /cluster size is 5 here but 3 in the discovery registry/ },
-  { name: 'unreachable discovery: bounded waiting, then a clear exit', env: async () => ({ ...(await base()), DEIS_ETCD_DISCOVERY_ENDPOINT: `http://${await freeAddress([2381])}:2381`, DEIS_ETCD_WAIT_TIMEOUT: '3' }), code: 4, want: /gave up after 3 s: neither the cluster nor the discovery service is reachable/ },
-  { name: '--auto-recover with a bad value', env: async () => ({ ...(await base()), DEIS_ETCD_AUTO_RECOVER: 'maybe' }), code: 2, want: /DEIS_ETCD_AUTO_RECOVER must be true or false, not 'maybe'/ },
-  { name: 'Kubernetes required but not configured', env: async () => ({ ...(await base()), DEIS_ETCD_KUBERNETES: 'on' }), code: 3, want: /DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API/ },
+  {
+    name: 'no POD_NAME',
+    env: async () => ({ ...(await base()), POD_NAME: undefined }),
+    code: 2,
+    want: /no member name: set POD_NAME/,
+  },
+  {
+    name: 'malformed ETCD_* override',
+    env: async () => ({ ...(await base()), 'ETCD_heartbeat-interval': '100' }),
+    code: 2,
+    want: /ETCD_heartbeat-interval is not a valid etcd setting name/,
+  },
+  {
+    name: 'data dir is a file',
+    env: async () => ({ ...(await base()), DEIS_ETCD_DATA_DIR: aFile }),
+    code: 3,
+    want: /--data-dir .*a-file exists but is not a directory/,
+  },
+  {
+    name: 'a discovery endpoint that is not a URL',
+    env: async () => ({ ...(await base()), DEIS_ETCD_DISCOVERY_ENDPOINT: 'disco:2381' }),
+    code: 2,
+    want: /DEIS_ETCD_DISCOVERY_ENDPOINT must be/,
+  },
+  {
+    name: 'a size that disagrees with the registry',
+    env: async () => ({ ...(await base()), DEIS_ETCD_CLUSTER_SIZE: '5' }),
+    code: 2,
+    want: /cluster size is 5 here but 3 in the discovery registry/,
+  },
+  {
+    name: 'unreachable discovery: bounded waiting, then a clear exit',
+    env: async () => ({
+      ...(await base()),
+      DEIS_ETCD_DISCOVERY_ENDPOINT: `http://${await freeAddress([2381])}:2381`,
+      DEIS_ETCD_WAIT_TIMEOUT: '3',
+    }),
+    code: 4,
+    want: /gave up after 3 s: neither the cluster nor the discovery service is reachable/,
+  },
+  {
+    name: '--auto-recover with a bad value',
+    env: async () => ({ ...(await base()), DEIS_ETCD_AUTO_RECOVER: 'maybe' }),
+    code: 2,
+    want: /DEIS_ETCD_AUTO_RECOVER must be true or false, not 'maybe'/,
+  },
+  {
+    name: 'Kubernetes required but not configured',
+    env: async () => ({ ...(await base()), DEIS_ETCD_KUBERNETES: 'on' }),
+    code: 3,
+    want: /DEIS_ETCD_KUBERNETES=on but there is no Kubernetes API/,
+  },
 ];
 
 for (const [i, row] of rows.entries()) {
@@ -52,7 +101,11 @@ for (const [i, row] of rows.entries()) {
     assert.match(errors[0]!, row.want);
     if (env.DEIS_ETCD_DATA_DIR && env.DEIS_ETCD_DATA_DIR !== aFile) {
       let files: string[] = [];
-      try { files = readdirSync(env.DEIS_ETCD_DATA_DIR); } catch { /* not created */ }
+      try {
+        files = readdirSync(env.DEIS_ETCD_DATA_DIR);
+      } catch {
+        /* not created */
+      }
       assert.not.ok(files.includes('member'), 'no etcd data was written');
     }
   });

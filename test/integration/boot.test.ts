@@ -28,12 +28,20 @@ async function members() {
 
 /** Waits until the cluster's members are exactly our running boots, each a voter at its peer URL. */
 async function converged(): Promise<void> {
-  await waitFor('the member list to match the running boots', async () => {
-    const ms = await members();
-    const want = boots.map((b) => `${b.name}=${b.peerUrl}`).sort();
-    const got = ms.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? ' (learner)' : ''}`).sort();
-    return JSON.stringify(want) === JSON.stringify(got) ? true : (void (last = got), false);
-  }, 60_000, 500).catch((err) => { throw new Error(`${String(err)}; last seen ${JSON.stringify(last)}`); });
+  await waitFor(
+    'the member list to match the running boots',
+    async () => {
+      const ms = await members();
+      const want = boots.map((b) => `${b.name}=${b.peerUrl}`).sort();
+      const got = ms.map((m) => `${m.name}=${m.peerURLs.join(',')}${m.isLearner ? ' (learner)' : ''}`).sort();
+      last = got;
+      return JSON.stringify(want) === JSON.stringify(got);
+    },
+    60_000,
+    500,
+  ).catch((err) => {
+    throw new Error(`${String(err)}; last seen ${JSON.stringify(last)}`);
+  });
 }
 let last: string[] = [];
 
@@ -70,7 +78,12 @@ test('kill -9 a member, replace it with an empty data dir at a new IP: 3 members
   const victim = boots[2]!;
   victim.proc.kill('SIGKILL');
   await victim.proc.exited;
-  boots[2] = await startBoot({ name: victim.name, discovery: disc, logDir, host: await freeAddress([2379, 2380, 8080]) });
+  boots[2] = await startBoot({
+    name: victim.name,
+    discovery: disc,
+    logDir,
+    host: await freeAddress([2379, 2380, 8080]),
+  });
   await waitReady(boots[2]);
   await converged();
   const c = client();
@@ -85,7 +98,13 @@ test('a restart from the data dir keeps the member ID; a changed IP updates the 
   const b = boots[1]!;
   const before = (await members()).find((m) => m.name === b.name)!.ID;
   assert.is(await b.proc.stop(), 0, 'a SIGTERM stop exits 0');
-  boots[1] = await startBoot({ name: b.name, discovery: disc, logDir, dataDir: b.dataDir, host: await freeAddress([2379, 2380, 8080]) });
+  boots[1] = await startBoot({
+    name: b.name,
+    discovery: disc,
+    logDir,
+    dataDir: b.dataDir,
+    host: await freeAddress([2379, 2380, 8080]),
+  });
   await waitReady(boots[1]);
   await converged();
   assert.is((await members()).find((m) => m.name === b.name)!.ID, before, 'same member ID');
@@ -100,9 +119,24 @@ test('a crash between member add and etcd start heals on the next start', async 
   const host = await freeAddress([2379, 2380, 8080]);
   const c = new Etcd3({ hosts: boots.slice(1).map((b) => b.clientUrl) });
   try {
-    const old = (await within(5000, 'member list', c.cluster.memberList({}))).members.find((m) => m.name === victim.name)!;
-    await waitFor('the old member removed', () => within(5000, 'member remove', c.cluster.memberRemove({ ID: old.ID })).then(() => true), 30_000, 500);
-    await waitFor('the learner add to be accepted', () => within(5000, 'member add', c.cluster.memberAdd({ peerURLs: [`http://${host}:2380`], isLearner: true })).then(() => true), 30_000, 500);
+    const old = (await within(5000, 'member list', c.cluster.memberList({}))).members.find(
+      (m) => m.name === victim.name,
+    )!;
+    await waitFor(
+      'the old member removed',
+      () => within(5000, 'member remove', c.cluster.memberRemove({ ID: old.ID })).then(() => true),
+      30_000,
+      500,
+    );
+    await waitFor(
+      'the learner add to be accepted',
+      () =>
+        within(5000, 'member add', c.cluster.memberAdd({ peerURLs: [`http://${host}:2380`], isLearner: true })).then(
+          () => true,
+        ),
+      30_000,
+      500,
+    );
   } finally {
     c.close();
   }

@@ -42,7 +42,7 @@ test('three stock etcd members form one cluster through the discovery service', 
   assert.is(await c.get('hello').string(), 'world');
 });
 
-test('the registry holds the three registrations in etcd\'s format', async () => {
+test("the registry holds the three registrations in etcd's format", async () => {
   const etcd = connectEtcd({ endpoints: [disc.endpoint] });
   try {
     const regs = await new Registry(etcd, disc.token).members();
@@ -59,7 +59,11 @@ test('the registry holds the three registrations in etcd\'s format', async () =>
 });
 
 test('a fourth stock member is refused because the registry is full', async () => {
-  const extra = await startEtcd({ name: 'm3', logDir, args: ['--discovery-token', disc.token, '--discovery-endpoints', disc.endpoint] });
+  const extra = await startEtcd({
+    name: 'm3',
+    logDir,
+    args: ['--discovery-token', disc.token, '--discovery-endpoints', disc.endpoint],
+  });
   // a member that hangs instead of exiting fails here too: no answer within 30 s is an error
   const code = await within(30_000, 'the fourth member to exit', extra.proc.exited).finally(() => extra.proc.kill());
   assert.is(code, 1, `etcd exits 1 on a failed discovery; its log:\n${extra.proc.log().slice(-2000)}`);

@@ -8,13 +8,17 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { kubeTool } from '../world/tools.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rendered YAML of any shape, read by path in the assertions
+type Obj = Record<string, any>;
 
 function render(overlay: string): Obj[] {
-  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', `${root}/kustomize/overlays/${overlay}`], { encoding: 'utf8' });
+  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', `${root}/kustomize/overlays/${overlay}`], {
+    encoding: 'utf8',
+  });
   return JSON.parse(JSON.stringify(loadAllYaml(yaml))) as Obj[]; // plain data: no undefined fields
 }
-const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name)!;
+const find = (objs: Obj[], kind: string, name: string) =>
+  objs.find((o) => o.kind === kind && o.metadata.name === name)!;
 const env = (c: Obj, name: string) => (c.env as Obj[]).find((e) => e.name === name)?.value as string | undefined;
 
 const overlays: { name: string; replicas: number; imagePrefix: string }[] = [
@@ -37,14 +41,21 @@ for (const o of overlays) {
     assert.equal([boot.command, disc.command], [['/bin/boot'], ['/bin/discovery']]);
     for (const c of [boot, disc]) {
       assert.ok(c.image.startsWith(o.imagePrefix), c.image);
-      assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      assert.equal(c.securityContext, {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
     }
     for (const pod of [sts.spec.template.spec, dep.spec.template.spec]) {
       assert.is(pod.securityContext.runAsNonRoot, true);
       assert.is(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
       assert.is(pod.serviceAccountName, 'deis-etcd');
     }
-    assert.not.ok(objs.some((x) => x.kind === 'Secret'), 'no Secret (so no token) in the manifests');
+    assert.not.ok(
+      objs.some((x) => x.kind === 'Secret'),
+      'no Secret (so no token) in the manifests',
+    );
     const peers = find(objs, 'Service', 'deis-etcd-peers');
     assert.equal([peers.spec.clusterIP, peers.spec.publishNotReadyAddresses], ['None', true]);
     assert.equal(find(objs, 'Service', 'deis-etcd-discovery').spec.ports[0].port, 2381);
@@ -57,17 +68,34 @@ test('production: persistent volumes, anti-affinity, topology spread, priority c
   const objs = render('production');
   const sts = find(objs, 'StatefulSet', 'deis-etcd');
   assert.is(sts.spec.volumeClaimTemplates[0].metadata.name, 'data');
-  assert.not.ok((sts.spec.template.spec.volumes as Obj[]).some((v) => v.name === 'data'), 'data comes from the claim template');
+  assert.not.ok(
+    (sts.spec.template.spec.volumes as Obj[]).some((v) => v.name === 'data'),
+    'data comes from the claim template',
+  );
   assert.ok(sts.spec.template.spec.affinity.podAntiAffinity);
   assert.ok(sts.spec.template.spec.topologySpreadConstraints.length);
   assert.is(sts.spec.template.spec.priorityClassName, 'deis-etcd');
-  assert.is(find(objs, 'Deployment', 'deis-etcd-discovery').spec.template.spec.volumes.find((v: Obj) => v.name === 'data').persistentVolumeClaim.claimName, 'deis-etcd-discovery');
+  assert.is(
+    find(objs, 'Deployment', 'deis-etcd-discovery').spec.template.spec.volumes.find((v: Obj) => v.name === 'data')
+      .persistentVolumeClaim.claimName,
+    'deis-etcd-discovery',
+  );
 });
 
 test('the Role grants exactly the calls boot and discovery make', () => {
   const role = find(render('dev'), 'Role', 'deis-etcd');
-  const rules = (role.rules as Obj[]).map((r) => `${r.apiGroups.join(',') || 'core'}/${r.resources.join(',')}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`).sort();
-  assert.equal(rules, ['apps/statefulsets: get', 'core/pods: get,list', 'core/secrets: create', 'core/secrets[deis-etcd-discovery-token]: get']);
+  const rules = (role.rules as Obj[])
+    .map(
+      (r) =>
+        `${r.apiGroups.join(',') || 'core'}/${r.resources.join(',')}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`,
+    )
+    .sort();
+  assert.equal(rules, [
+    'apps/statefulsets: get',
+    'core/pods: get,list',
+    'core/secrets: create',
+    'core/secrets[deis-etcd-discovery-token]: get',
+  ]);
 });
 
 test.run();

@@ -39,7 +39,9 @@ test('make -n all: bundle, docker build, docker push, then apply the dev overlay
     /build\/bundle\.ts/,
     new RegExp(`docker build --build-arg DEIS_ETCD_VERSION=\\S* -t ${image} \\.`),
     new RegExp(`docker push ${image}`),
-    new RegExp(`build/kube/set-image\\.ts \\.local/deploy/kustomize/overlays/dev/kustomization\\.yaml deis/etcd=${image}`),
+    new RegExp(
+      `build/kube/set-image\\.ts \\.local/deploy/kustomize/overlays/dev/kustomization\\.yaml deis/etcd=${image}`,
+    ),
     /kubectl apply -k \.local\/deploy\/kustomize\/overlays\/dev/,
   ];
   let from = 0;

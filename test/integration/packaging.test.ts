@@ -20,19 +20,32 @@ const node = join(repoRoot, 'node_modules/.bin/node');
 const deno = process.env.DENO ?? join(repoRoot, 'node_modules/.bin/deno');
 const VERSION = 'test-1.2.3';
 /** A bare environment: no node on PATH, no NODE_PATH, nothing of ours. */
-const bareEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: '/usr/bin:/bin', HOME: tempDir(), ...extra });
+const bareEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: '/usr/bin:/bin',
+  HOME: tempDir(),
+  ...extra,
+});
 
 let built: BuiltBundle[] = [];
 let exe: BuiltExecutable;
 let alone: string; // a dir holding only the executable and its links
 
-interface Ran { code: number; stdout: string; stderr: string }
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? bareEnv(), timeout: 60_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: opts.env ?? bareEnv(), timeout: 60_000, maxBuffer: 4 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -52,16 +65,46 @@ test.before(async () => {
   for (const link of ['boot', 'discovery']) symlinkSync('deis-etcd', join(alone, link));
 });
 
-interface Running { host: string; token: string; stop(): Promise<number>; log(): string }
+interface Running {
+  host: string;
+  token: string;
+  stop(): Promise<number>;
+  log(): string;
+}
 
 /** Starts a program (cmd + args) with env on host and waits until its /readyz on httpPort says ready. */
-async function startReady(name: string, cmd: string, args: string[], cwd: string, host: string, httpPort: number, env: Record<string, string>): Promise<Running> {
-  const proc = startProcess(name, cmd, args, { env: bareEnv({ POD_IP: host, DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'), DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'), ...env }), cwd, logDir: tempDir() });
+async function startReady(
+  name: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  host: string,
+  httpPort: number,
+  env: Record<string, string>,
+): Promise<Running> {
+  const proc = startProcess(name, cmd, args, {
+    env: bareEnv({
+      POD_IP: host,
+      DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
+      DEIS_ETCD_DATA_DIR: join(tempDir(), 'data'),
+      ...env,
+    }),
+    cwd,
+    logDir: tempDir(),
+  });
   try {
-    await waitFor(`${name} ready`, async () => {
-      if (!proc.running()) throw new Error(`${name} exited: ${proc.log().slice(-3000)}`);
-      try { return (await fetch(`http://${host}:${httpPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
-    }, 60_000);
+    await waitFor(
+      `${name} ready`,
+      async () => {
+        if (!proc.running()) throw new Error(`${name} exited: ${proc.log().slice(-3000)}`);
+        try {
+          return (await fetch(`http://${host}:${httpPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+    );
   } catch (err) {
     await proc.stop();
     throw err;
@@ -73,7 +116,10 @@ async function startReady(name: string, cmd: string, args: string[], cwd: string
 async function startDiscovery(name: string, cmd: string, args: string[], cwd: string, size = 3): Promise<Running> {
   const host = await freeAddress([2381, 2382, 8081]);
   const token = `t${Math.random().toString(16).slice(2)}`;
-  return startReady(name, cmd, args, cwd, host, 8081, { DEIS_ETCD_CLUSTER_SIZE: String(size), DEIS_ETCD_DISCOVERY_TOKEN: token });
+  return startReady(name, cmd, args, cwd, host, 8081, {
+    DEIS_ETCD_CLUSTER_SIZE: String(size),
+    DEIS_ETCD_DISCOVERY_TOKEN: token,
+  });
 }
 
 /** Discovery comes up, its size key reads back over gRPC from the test, its log has our version. */
@@ -92,7 +138,10 @@ async function discoverySmoke(name: string, cmd: string, args: string[], cwd: st
 // --- the bundles ---------------------------------------------------------------------------------
 
 test('three bundles, each one self-contained file of a few MB with the protos embedded', () => {
-  assert.equal(built.map((b) => b.name), ['boot', 'discovery', 'deis-etcd']);
+  assert.equal(
+    built.map((b) => b.name),
+    ['boot', 'discovery', 'deis-etcd'],
+  );
   for (const b of built) {
     assert.ok(b.bytes > 500_000 && b.bytes < 15_000_000, `${b.name}.cjs is ${b.bytes} bytes`);
     const text = readFileSync(b.path, 'utf8');
@@ -116,7 +165,10 @@ for (const program of ['boot', 'discovery'] as const) {
 test('deis-etcd.cjs runs the program named by its first argument', async () => {
   const dir = lonely('deis-etcd');
   assert.is((await run(node, ['deis-etcd.cjs', 'boot', '--version'], { cwd: dir })).stdout.trim(), `boot ${VERSION}`);
-  assert.is((await run(node, ['deis-etcd.cjs', 'discovery', '--version'], { cwd: dir })).stdout.trim(), `discovery ${VERSION}`);
+  assert.is(
+    (await run(node, ['deis-etcd.cjs', 'discovery', '--version'], { cwd: dir })).stdout.trim(),
+    `discovery ${VERSION}`,
+  );
   assert.is((await run(node, ['deis-etcd.cjs', '--version'], { cwd: dir })).stdout.trim(), `deis-etcd ${VERSION}`);
   const none = await run(node, ['deis-etcd.cjs'], { cwd: dir });
   assert.is(none.code, 2);
@@ -135,7 +187,10 @@ test('the executable is not a plain copy of node: it answers with our version', 
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.trim(), `deis-etcd ${VERSION}`);
   assert.ok(exe.bytes > 50_000_000, `${exe.bytes} bytes: Node is in there`);
-  assert.ok(existsSync(join(exe.path, '..', 'boot')) && existsSync(join(exe.path, '..', 'discovery')), 'dist/bin/boot and discovery links');
+  assert.ok(
+    existsSync(join(exe.path, '..', 'boot')) && existsSync(join(exe.path, '..', 'discovery')),
+    'dist/bin/boot and discovery links',
+  );
 });
 
 for (const program of ['boot', 'discovery'] as const) {
@@ -188,7 +243,10 @@ for (const program of ['boot', 'discovery'] as const) {
     const help = await run(deno, ['run', '-A', `${program}.cjs`, '--help'], { cwd: dir });
     assert.is(help.code, 0, help.stderr);
     assert.match(help.stdout, new RegExp(`^${program}: `));
-    assert.is((await run(deno, ['run', '-A', `${program}.cjs`, '--version'], { cwd: dir })).stdout.trim(), `${program} ${VERSION}`);
+    assert.is(
+      (await run(deno, ['run', '-A', `${program}.cjs`, '--version'], { cwd: dir })).stdout.trim(),
+      `${program} ${VERSION}`,
+    );
   });
 }
 

@@ -30,7 +30,12 @@ test('join: the dead previous incarnation goes first, then I am added as a learn
   const start = await prepare(f.ctx);
   assert.equal(cluster.calls, ['lock /_deis-etcd/locks/membership', 'remove 3', 'add 100']);
   assert.is(start?.plan, 'join');
-  assert.equal(start?.args, ['--initial-cluster', 'etcd-0=http://127.0.0.1:2380,etcd-1=http://127.0.0.2:2380,etcd-2=http://127.0.0.3:2380', '--initial-cluster-state', 'existing']);
+  assert.equal(start?.args, [
+    '--initial-cluster',
+    'etcd-0=http://127.0.0.1:2380,etcd-1=http://127.0.0.2:2380,etcd-2=http://127.0.0.3:2380',
+    '--initial-cluster-state',
+    'existing',
+  ]);
   assert.equal(start?.endpoints, ['http://127.0.0.1:2379', 'http://127.0.0.2:2379']);
   const removed = f.log.entries.find((e) => e.msg === 'member removed');
   assert.equal([removed?.memberId, removed?.why], ['3', 'previous-incarnation']);
@@ -43,8 +48,14 @@ test('join: a member whose pod is gone is removed too; a healthy one never is', 
   cluster.members[2]!.healthy = false;
   const f = await fakeBoot(me3, { cluster, kube: FakeKube.withPods(4) });
   await prepare(f.ctx);
-  assert.equal(cluster.calls.filter((c) => c.startsWith('remove')), ['remove 3', 'remove 5']);
-  assert.equal(cluster.members.map((m) => m.id), ['1', '2', '4', '100']);
+  assert.equal(
+    cluster.calls.filter((c) => c.startsWith('remove')),
+    ['remove 3', 'remove 5'],
+  );
+  assert.equal(
+    cluster.members.map((m) => m.id),
+    ['1', '2', '4', '100'],
+  );
 });
 
 test('join: my own unstarted add (a crash between add and start) is reused, not added again', async () => {
@@ -61,12 +72,17 @@ test('join: my own unstarted add (a crash between add and start) is reused, not 
 test('join: a refused add (strict reconfig) is retried, then the loop decides again', async () => {
   const cluster = threeMembers();
   cluster.members[2]!.healthy = false;
-  const unhealthy = () => new DeisError('membership', 'unhealthy cluster', { reason: 'unhealthy-cluster', retryable: true });
+  const unhealthy = () =>
+    new DeisError('membership', 'unhealthy cluster', { reason: 'unhealthy-cluster', retryable: true });
   cluster.fail('memberAdd', unhealthy(), unhealthy(), unhealthy(), unhealthy(), unhealthy());
   const f = await fakeBoot(me3, { cluster });
   const start = await prepare(f.ctx);
   assert.is(start?.plan, 'join');
-  assert.equal(cluster.calls.filter((c) => c.startsWith('add')), ['add 100'], 'added once, after the refusals');
+  assert.equal(
+    cluster.calls.filter((c) => c.startsWith('add')),
+    ['add 100'],
+    'added once, after the refusals',
+  );
   assert.ok(f.log.messages().includes('join attempt failed; deciding again'));
 });
 
@@ -94,7 +110,10 @@ test('wait: a cluster without quorum is waited for, backing off 500 ms doubling 
 test('fail: a size that disagrees with the registry is a config error', async () => {
   const f = await fakeBoot({ ...me3, 'cluster-size': '5' }, { cluster: new FakeCluster() });
   await f.discovery.connect(['http://127.0.0.200:2381']).put('/_etcd/registry/tok/_config/size', '3');
-  await rejects(prepare(f.ctx), (e: unknown) => e instanceof DeisError && e.code === 'config' && /5 here but 3/.test(e.message));
+  await rejects(
+    prepare(f.ctx),
+    (e: unknown) => e instanceof DeisError && e.code === 'config' && /5 here but 3/.test(e.message),
+  );
 });
 
 test('bootstrap: no live cluster and a registry with room start etcd with v3 discovery', async () => {
@@ -102,7 +121,12 @@ test('bootstrap: no live cluster and a registry with room start etcd with v3 dis
   await f.discovery.connect(['http://127.0.0.200:2381']).put('/_etcd/registry/tok/_config/size', '3');
   const start = await prepare(f.ctx);
   assert.is(start?.plan, 'bootstrap');
-  assert.equal(start?.args.slice(0, 4), ['--discovery-token', 'tok', '--discovery-endpoints', 'http://127.0.0.200:2381']);
+  assert.equal(start?.args.slice(0, 4), [
+    '--discovery-token',
+    'tok',
+    '--discovery-endpoints',
+    'http://127.0.0.200:2381',
+  ]);
   assert.ok(f.discovery.kv.has('/_etcd/registry/tok/status/etcd-2'), 'heartbeat written before etcd starts');
 });
 
@@ -112,7 +136,12 @@ test('rejoin: data of a removed member is moved aside, never deleted', async () 
   const f = await fakeBoot(me3, { cluster });
   f.files.tree.set('/data/member/wal/0.wal', 'w');
   f.files.tree.set('/data/deis-etcd-member.json', JSON.stringify({ memberId: '3' }));
-  const step = await handlers.rejoin(f.ctx, { kind: 'rejoin', reason: 'x' }, await observe(f.ctx, { quietForMs: 0, rebuildGraceMs: 1 }), loop());
+  const step = await handlers.rejoin(
+    f.ctx,
+    { kind: 'rejoin', reason: 'x' },
+    await observe(f.ctx, { quietForMs: 0, rebuildGraceMs: 1 }),
+    loop(),
+  );
   assert.equal(step, { kind: 'again', sleepMs: 0 });
   const moved = [...f.files.tree.keys()].find((k) => k.includes('member.removed-'));
   assert.match(moved ?? '', /^\/data\/member\.removed-\d{4}-\d\d-\d\dT\d+Z\/wal\/0\.wal$/);
@@ -155,16 +184,29 @@ test('promote: retries while the learner catches up, then promotes once', async 
 });
 
 /** A started etcd child that keeps running. */
-const runningChild = (): Child => ({ pid: 1, exited: new Promise(() => undefined), running: () => true, signal: () => undefined, stop: async () => ({ code: 0, signal: null }) });
+const runningChild = (): Child => ({
+  pid: 1,
+  exited: new Promise(() => undefined),
+  running: () => true,
+  signal: () => undefined,
+  stop: async () => ({ code: 0, signal: null }),
+});
 
 test('join: promotion starts with etcd, before it is healthy (a learner stuck publishing needs that entry)', async () => {
   const cluster = threeMembers();
   // my learner has caught up, but etcd 3.6 refuses its publish ("too many requests") until an entry
   // after the snapshot is applied: it turns healthy only once the promotion is committed
   cluster.addMember(4, { isLearner: true, healthy: false, inSync: true });
-  cluster.onPromote = (m) => { m.healthy = true; };
+  cluster.onPromote = (m) => {
+    m.healthy = true;
+  };
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
-  await becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' });
+  await becomeReady(f.ctx, runningChild(), {
+    plan: 'join',
+    args: [],
+    endpoints: ['http://127.0.0.1:2379'],
+    memberId: '4',
+  });
   assert.equal(cluster.calls, ['promote 4']);
   assert.is(f.ctx.member.id, '4');
 });
@@ -174,7 +216,10 @@ test('join: promoting stops when etcd exits before it is healthy', async () => {
   cluster.addMember(4, { isLearner: true, healthy: false, inSync: false });
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
   const child: Child = { ...runningChild(), exited: Promise.resolve({ code: 1, signal: null }), running: () => false };
-  await rejects(becomeReady(f.ctx, child, { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }), (err) => err instanceof DeisError && err.code === 'etcd-exited');
+  await rejects(
+    becomeReady(f.ctx, child, { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
+    (err) => err instanceof DeisError && err.code === 'etcd-exited',
+  );
   assert.equal(cluster.calls, []);
 });
 
@@ -185,9 +230,15 @@ test('join watchdog: a learner whose applied index stops advancing fails with jo
   cluster.fail('memberPromote', ...Array.from({ length: 200 }, notReady));
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'join-stall-timeout': '10' }, { cluster });
   const watch = new JoinWatchdog(f.ctx);
-  const err = await rejects(promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4', watch), /join stalled: applied index 7 unchanged for 1[01] s/);
+  const err = await rejects(
+    promoteSelf(f.ctx, cluster.connect(['http://127.0.0.1:2379']), '4', watch),
+    /join stalled: applied index 7 unchanged for 1[01] s/,
+  );
   assert.is((err as DeisError).reason, 'join-stalled');
-  assert.ok(f.clock.sleeps.length >= 50 && f.clock.sleeps.length <= 52, `polled every 200 ms for ~10 s (${f.clock.sleeps.length})`);
+  assert.ok(
+    f.clock.sleeps.length >= 50 && f.clock.sleeps.length <= 52,
+    `polled every 200 ms for ~10 s (${f.clock.sleeps.length})`,
+  );
 });
 
 test('join watchdog: a learner that keeps applying is not given up before --start-timeout', async () => {
@@ -223,7 +274,14 @@ test('join watchdog: a stalled join is given up (learner removed through the vot
   f.ctx.member.id = '4';
   f.files.tree.set('/data/member/wal/0.wal', 'w');
   let stopped = false;
-  await abandonJoin(f.ctx, async () => { stopped = true; }, ['http://127.0.0.1:2379'], undefined);
+  await abandonJoin(
+    f.ctx,
+    async () => {
+      stopped = true;
+    },
+    ['http://127.0.0.1:2379'],
+    undefined,
+  );
   assert.ok(stopped);
   assert.equal(cluster.calls, ['remove 4']);
   assert.ok([...f.files.tree.keys()].some((k) => /^\/data\/member\.stalled-.*\/wal\/0\.wal$/.test(k)));
@@ -243,7 +301,10 @@ test('heal: the leader removes a member whose pod is gone only after the grace p
   assert.equal((await healPass(f.ctx, state)).removed, ['4']);
   assert.equal((await healPass(f.ctx, state)).removed, ['5']);
   const rm = f.log.entries.filter((e) => e.msg === 'member removed').map((e) => [e.memberId, e.why]);
-  assert.equal(rm, [['4', 'pod-gone'], ['5', 'pod-gone']]);
+  assert.equal(rm, [
+    ['4', 'pod-gone'],
+    ['5', 'pod-gone'],
+  ]);
 });
 
 test('heal: a member already removed by someone else (member not found) counts as removed', async () => {
@@ -294,7 +355,9 @@ test('leave: a leaving leader hands leadership to a member that stays, then wait
   const g = await fakeBoot(me3, { cluster, kube });
   g.ctx.member.id = '3';
   let polls = 0;
-  g.clock.sleep = async () => { if (++polls === 2) cluster.members = cluster.members.filter((m) => m.id !== '3'); };
+  g.clock.sleep = async () => {
+    if (++polls === 2) cluster.members = cluster.members.filter((m) => m.id !== '3');
+  };
   await leave(g.ctx, () => cluster.members.some((m) => m.id === '3'));
   assert.equal(cluster.calls, ['move-leader 1'], 'leadership to etcd-0 (stays), no self-removal');
   assert.is(polls, 2);

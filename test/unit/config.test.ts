@@ -5,13 +5,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bootOptions, validateBoot } from '../../internal/config/boot.ts';
 import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
-import { OptionReader, parseOptions, Problems, type OptionSpec, type RawOptions } from '../../internal/config/options.ts';
+import {
+  OptionReader,
+  parseOptions,
+  Problems,
+  type OptionSpec,
+  type RawOptions,
+} from '../../internal/config/options.ts';
 import { DeisError } from '../../internal/errors.ts';
 
-const raw = (o: Record<string, string>): RawOptions => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: `--${k}` }]));
+const raw = (o: Record<string, string>): RawOptions =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: `--${k}` }]));
 
 function configError(fn: () => unknown): string {
-  try { fn(); } catch (err) {
+  try {
+    fn();
+  } catch (err) {
     assert.instance(err, DeisError);
     assert.is((err as DeisError).code, 'config');
     return (err as Error).message;
@@ -21,50 +30,90 @@ function configError(fn: () => unknown): string {
 
 test('discovery defaults', () => {
   const c = validateDiscovery({});
-  assert.equal([c.clusterSize, c.clientPort, c.peerPort, c.dataDir, c.tokenFile, c.tokenSecret, c.httpPort], [3, 2381, 2382, '/var/lib/etcd', '/var/run/secrets/deis/etcd/discovery/token', 'deis-etcd-discovery-token', 8081]);
+  assert.equal(
+    [c.clusterSize, c.clientPort, c.peerPort, c.dataDir, c.tokenFile, c.tokenSecret, c.httpPort],
+    [3, 2381, 2382, '/var/lib/etcd', '/var/run/secrets/deis/etcd/discovery/token', 'deis-etcd-discovery-token', 8081],
+  );
   assert.ok(Object.isFrozen(c));
 });
 
 const sizeRows: { size: string; even?: string; ok: boolean }[] = [
-  { size: '1', ok: true }, { size: '3', ok: true }, { size: '9', ok: true }, { size: '0', ok: false }, { size: '10', ok: false },
-  { size: 'abc', ok: false }, { size: '4', ok: false }, { size: '4', even: 'true', ok: true }, { size: '3.5', ok: false }, { size: '-1', ok: false },
+  { size: '1', ok: true },
+  { size: '3', ok: true },
+  { size: '9', ok: true },
+  { size: '0', ok: false },
+  { size: '10', ok: false },
+  { size: 'abc', ok: false },
+  { size: '4', ok: false },
+  { size: '4', even: 'true', ok: true },
+  { size: '3.5', ok: false },
+  { size: '-1', ok: false },
 ];
 for (const r of sizeRows) {
   test(`cluster size ${r.size}${r.even ? ' with --allow-even-size' : ''}: ${r.ok ? 'accepted' : 'refused'}`, () => {
     const input = raw({ 'cluster-size': r.size, ...(r.even ? { 'allow-even-size': r.even } : {}) });
     if (r.ok) assert.is(validateDiscovery(input).clusterSize, Number(r.size));
-    else assert.match(configError(() => validateDiscovery(input)), '--cluster-size');
+    else
+      assert.match(
+        configError(() => validateDiscovery(input)),
+        '--cluster-size',
+      );
   });
 }
 
 test('every problem is reported at once', () => {
-  const msg = configError(() => validateDiscovery(raw({ 'cluster-size': '0', 'client-port': 'x', 'advertise-host': 'pod-a', 'log-level': 'loud' })));
+  const msg = configError(() =>
+    validateDiscovery(raw({ 'cluster-size': '0', 'client-port': 'x', 'advertise-host': 'pod-a', 'log-level': 'loud' })),
+  );
   for (const part of ['--cluster-size', '--client-port', '--advertise-host', '--log-level']) assert.match(msg, part);
 });
 
 test('boot: the discovery endpoint comes from the Service env vars when not given', () => {
-  const c = validateBoot(raw({ name: 'deis-etcd-0', 'discovery-service-host': '10.0.0.9', 'discovery-service-port': '2381' }), {});
+  const c = validateBoot(
+    raw({ name: 'deis-etcd-0', 'discovery-service-host': '10.0.0.9', 'discovery-service-port': '2381' }),
+    {},
+  );
   assert.is(c.discoveryEndpoint, 'http://10.0.0.9:2381');
 });
 
 test('boot: the client Service becomes a cluster endpoint', () => {
-  const c = validateBoot(raw({ name: 'deis-etcd-0' }), { DEIS_ETCD_SERVICE_HOST: '10.0.0.7', DEIS_ETCD_SERVICE_PORT: '2379' });
+  const c = validateBoot(raw({ name: 'deis-etcd-0' }), {
+    DEIS_ETCD_SERVICE_HOST: '10.0.0.7',
+    DEIS_ETCD_SERVICE_PORT: '2379',
+  });
   assert.equal(c.clusterEndpoints, ['http://10.0.0.7:2379']);
 });
 
 test('boot: ETCD_* settings pass through, ones boot owns are dropped and reported', () => {
-  const c = validateBoot(raw({ name: 'deis-etcd-0' }), { ETCD_HEARTBEAT_INTERVAL: '200', ETCD_INITIAL_CLUSTER: 'x=http://y', ETCD_NAME: 'other' });
+  const c = validateBoot(raw({ name: 'deis-etcd-0' }), {
+    ETCD_HEARTBEAT_INTERVAL: '200',
+    ETCD_INITIAL_CLUSTER: 'x=http://y',
+    ETCD_NAME: 'other',
+  });
   assert.equal(c.etcdEnv, { ETCD_HEARTBEAT_INTERVAL: '200' });
   assert.is(c.etcdEnvDropped.length, 2);
 });
 
 test('boot: a name that is no DNS label, a missing name', () => {
-  assert.match(configError(() => validateBoot(raw({ name: 'Deis_Etcd' }), {})), 'DNS label');
-  assert.match(configError(() => validateBoot({}, {})), 'set POD_NAME');
+  assert.match(
+    configError(() => validateBoot(raw({ name: 'Deis_Etcd' }), {})),
+    'DNS label',
+  );
+  assert.match(
+    configError(() => validateBoot({}, {})),
+    'set POD_NAME',
+  );
 });
 
 test('parse: a flag beats its env var; env fills absent flags; unknown DEIS_ETCD_ vars warn', async () => {
-  const r = await parseOptions('boot', 'x', bootOptions, ['--name', 'from-flag'], { POD_NAME: 'from-env', POD_IP: '10.1.2.3', DEIS_ETCD_TYPO: '1', DEIS_ETCD_DISCOVERY_PORT_2381_TCP: 'tcp://x' }, ['DEIS_ETCD_']);
+  const r = await parseOptions(
+    'boot',
+    'x',
+    bootOptions,
+    ['--name', 'from-flag'],
+    { POD_NAME: 'from-env', POD_IP: '10.1.2.3', DEIS_ETCD_TYPO: '1', DEIS_ETCD_DISCOVERY_PORT_2381_TCP: 'tcp://x' },
+    ['DEIS_ETCD_'],
+  );
   assert.is(r.kind, 'run');
   if (r.kind !== 'run') return;
   assert.equal(r.raw.name, { value: 'from-flag', source: '--name' });
@@ -88,30 +137,61 @@ const envRows: { program: Program; want: Record<string, string> }[] = [
   {
     program: 'boot',
     want: {
-      name: 'POD_NAME', namespace: 'POD_NAMESPACE', 'advertise-host': 'POD_IP', 'listen-host': 'DEIS_ETCD_LISTEN_HOST',
-      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE', 'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
-      'discovery-endpoint': 'DEIS_ETCD_DISCOVERY_ENDPOINT', 'discovery-service-host': 'DEIS_ETCD_DISCOVERY_SERVICE_HOST',
-      'discovery-service-port': 'DEIS_ETCD_DISCOVERY_SERVICE_PORT', 'cluster-endpoints': 'DEIS_ETCD_CLUSTER_ENDPOINTS',
-      'token-file': 'DEIS_ETCD_TOKEN_FILE', token: 'DEIS_ETCD_DISCOVERY_TOKEN', selector: 'DEIS_ETCD_SELECTOR',
-      statefulset: 'DEIS_ETCD_STATEFULSET', kubernetes: 'DEIS_ETCD_KUBERNETES', 'client-port': 'DEIS_ETCD_CLIENT_PORT',
-      'peer-port': 'DEIS_ETCD_PEER_PORT', 'etcd-metrics-port': 'DEIS_ETCD_ETCD_METRICS_PORT', 'peer-service': 'DEIS_ETCD_PEER_SERVICE', 'cluster-domain': 'DEIS_ETCD_CLUSTER_DOMAIN',
-      'data-dir': 'DEIS_ETCD_DATA_DIR', 'etcd-binary': 'DEIS_ETCD_ETCD_BINARY', 'http-port': 'DEIS_ETCD_HTTP_PORT',
-      'start-timeout': 'DEIS_ETCD_START_TIMEOUT', 'wait-timeout': 'DEIS_ETCD_WAIT_TIMEOUT',
-      'rebuild-grace': 'DEIS_ETCD_REBUILD_GRACE', 'heal-interval': 'DEIS_ETCD_HEAL_INTERVAL', 'leave-timeout': 'DEIS_ETCD_LEAVE_TIMEOUT',
-      'join-stall-timeout': 'DEIS_ETCD_JOIN_STALL_TIMEOUT', 'auto-recover': 'DEIS_ETCD_AUTO_RECOVER',
+      name: 'POD_NAME',
+      namespace: 'POD_NAMESPACE',
+      'advertise-host': 'POD_IP',
+      'listen-host': 'DEIS_ETCD_LISTEN_HOST',
+      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE',
+      'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
+      'discovery-endpoint': 'DEIS_ETCD_DISCOVERY_ENDPOINT',
+      'discovery-service-host': 'DEIS_ETCD_DISCOVERY_SERVICE_HOST',
+      'discovery-service-port': 'DEIS_ETCD_DISCOVERY_SERVICE_PORT',
+      'cluster-endpoints': 'DEIS_ETCD_CLUSTER_ENDPOINTS',
+      'token-file': 'DEIS_ETCD_TOKEN_FILE',
+      token: 'DEIS_ETCD_DISCOVERY_TOKEN',
+      selector: 'DEIS_ETCD_SELECTOR',
+      statefulset: 'DEIS_ETCD_STATEFULSET',
+      kubernetes: 'DEIS_ETCD_KUBERNETES',
+      'client-port': 'DEIS_ETCD_CLIENT_PORT',
+      'peer-port': 'DEIS_ETCD_PEER_PORT',
+      'etcd-metrics-port': 'DEIS_ETCD_ETCD_METRICS_PORT',
+      'peer-service': 'DEIS_ETCD_PEER_SERVICE',
+      'cluster-domain': 'DEIS_ETCD_CLUSTER_DOMAIN',
+      'data-dir': 'DEIS_ETCD_DATA_DIR',
+      'etcd-binary': 'DEIS_ETCD_ETCD_BINARY',
+      'http-port': 'DEIS_ETCD_HTTP_PORT',
+      'start-timeout': 'DEIS_ETCD_START_TIMEOUT',
+      'wait-timeout': 'DEIS_ETCD_WAIT_TIMEOUT',
+      'rebuild-grace': 'DEIS_ETCD_REBUILD_GRACE',
+      'heal-interval': 'DEIS_ETCD_HEAL_INTERVAL',
+      'leave-timeout': 'DEIS_ETCD_LEAVE_TIMEOUT',
+      'join-stall-timeout': 'DEIS_ETCD_JOIN_STALL_TIMEOUT',
+      'auto-recover': 'DEIS_ETCD_AUTO_RECOVER',
       'quorum-loss-grace': 'DEIS_ETCD_QUORUM_LOSS_GRACE',
-      'pod-gone-grace': 'DEIS_ETCD_POD_GONE_GRACE', 'log-level': 'DEIS_ETCD_LOG_LEVEL', 'log-format': 'DEIS_ETCD_LOG_FORMAT',
+      'pod-gone-grace': 'DEIS_ETCD_POD_GONE_GRACE',
+      'log-level': 'DEIS_ETCD_LOG_LEVEL',
+      'log-format': 'DEIS_ETCD_LOG_FORMAT',
     },
   },
   {
     program: 'discovery',
     want: {
-      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE', 'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
-      'client-port': 'DEIS_ETCD_CLIENT_PORT', 'peer-port': 'DEIS_ETCD_PEER_PORT', 'advertise-host': 'POD_IP',
-      'listen-host': 'DEIS_ETCD_LISTEN_HOST', 'data-dir': 'DEIS_ETCD_DATA_DIR', 'token-file': 'DEIS_ETCD_TOKEN_FILE',
-      token: 'DEIS_ETCD_DISCOVERY_TOKEN', 'token-secret': 'DEIS_ETCD_TOKEN_SECRET', namespace: 'POD_NAMESPACE',
-      'etcd-binary': 'DEIS_ETCD_ETCD_BINARY', 'http-port': 'DEIS_ETCD_HTTP_PORT', 'start-timeout': 'DEIS_ETCD_START_TIMEOUT',
-      'log-level': 'DEIS_ETCD_LOG_LEVEL', 'log-format': 'DEIS_ETCD_LOG_FORMAT',
+      'cluster-size': 'DEIS_ETCD_CLUSTER_SIZE',
+      'allow-even-size': 'DEIS_ETCD_ALLOW_EVEN_SIZE',
+      'client-port': 'DEIS_ETCD_CLIENT_PORT',
+      'peer-port': 'DEIS_ETCD_PEER_PORT',
+      'advertise-host': 'POD_IP',
+      'listen-host': 'DEIS_ETCD_LISTEN_HOST',
+      'data-dir': 'DEIS_ETCD_DATA_DIR',
+      'token-file': 'DEIS_ETCD_TOKEN_FILE',
+      token: 'DEIS_ETCD_DISCOVERY_TOKEN',
+      'token-secret': 'DEIS_ETCD_TOKEN_SECRET',
+      namespace: 'POD_NAMESPACE',
+      'etcd-binary': 'DEIS_ETCD_ETCD_BINARY',
+      'http-port': 'DEIS_ETCD_HTTP_PORT',
+      'start-timeout': 'DEIS_ETCD_START_TIMEOUT',
+      'log-level': 'DEIS_ETCD_LOG_LEVEL',
+      'log-format': 'DEIS_ETCD_LOG_FORMAT',
     },
   },
 ];
@@ -137,16 +217,23 @@ for (const r of deprecatedRows) {
   type Case = { name: string; argv: string[]; env: Record<string, string>; want: RawOptions[string]; warning: string };
   const cases: Case[] = [
     {
-      name: `${r.old} alone sets --${r.flag}`, argv: [], env: { [r.old]: '1' }, want: { value: '1', source: r.old },
+      name: `${r.old} alone sets --${r.flag}`,
+      argv: [],
+      env: { [r.old]: '1' },
+      want: { value: '1', source: r.old },
       warning: `deprecated: ${r.old}, use ${r.now}`,
     },
     {
-      name: `${r.now} beats ${r.old}`, argv: [], env: { [r.old]: '1', [r.now]: '2' },
+      name: `${r.now} beats ${r.old}`,
+      argv: [],
+      env: { [r.old]: '1', [r.now]: '2' },
       want: { value: '2', source: r.now },
       warning: `deprecated: ${r.old}, use ${r.now} (ignored: ${r.now} is set)`,
     },
     {
-      name: `--${r.flag} beats ${r.old}`, argv: [`--${r.flag}`, '2'], env: { [r.old]: '1' },
+      name: `--${r.flag} beats ${r.old}`,
+      argv: [`--${r.flag}`, '2'],
+      env: { [r.old]: '1' },
       want: { value: '2', source: `--${r.flag}` },
       warning: `deprecated: ${r.old}, use ${r.now} (ignored: --${r.flag} is set)`,
     },
@@ -163,7 +250,10 @@ for (const r of deprecatedRows) {
 test('unknown env: deprecated names are not unknown, truly unknown DEIS_ETCD_* names still are', async () => {
   // DEIS_ETCD_BINARY matters most here: names ending in _PORT pass as Kubernetes service links anyway.
   const env = {
-    DEIS_ETCD_BINARY: '/bin/etcd', DEIS_ETCD_MEMBER_CLIENT_PORT: '2379', DEIS_ETCD_TYPO: '1', DEIS_ETCD_TOKEN: 't',
+    DEIS_ETCD_BINARY: '/bin/etcd',
+    DEIS_ETCD_MEMBER_CLIENT_PORT: '2379',
+    DEIS_ETCD_TYPO: '1',
+    DEIS_ETCD_TOKEN: 't',
   };
   const got = await parse('boot', [], env);
   assert.equal(got.warnings, [
@@ -179,10 +269,22 @@ const port = 'must be an integer from 1 to 65535';
 const sourceRows: { program: Program; argv?: string[]; env: Record<string, string>; want: string }[] = [
   { program: 'boot', argv: ['--client-port', 'x'], env: {}, want: `--client-port ${port}, not 'x'` },
   { program: 'boot', env: { DEIS_ETCD_CLIENT_PORT: 'x' }, want: `DEIS_ETCD_CLIENT_PORT ${port}, not 'x'` },
-  { program: 'boot', env: { DEIS_ETCD_MEMBER_CLIENT_PORT: 'x' }, want: `DEIS_ETCD_MEMBER_CLIENT_PORT ${port}, not 'x'` },
+  {
+    program: 'boot',
+    env: { DEIS_ETCD_MEMBER_CLIENT_PORT: 'x' },
+    want: `DEIS_ETCD_MEMBER_CLIENT_PORT ${port}, not 'x'`,
+  },
   { program: 'boot', env: { POD_IP: 'pod-a' }, want: "POD_IP must be an IP address, not 'pod-a'" },
-  { program: 'discovery', env: { DEIS_ETCD_DISCOVERY_PEER_PORT: '0' }, want: `DEIS_ETCD_DISCOVERY_PEER_PORT ${port}, not '0'` },
-  { program: 'discovery', env: { DEIS_ETCD_CLUSTER_SIZE: 'x' }, want: "DEIS_ETCD_CLUSTER_SIZE must be an integer from 1 to 9" },
+  {
+    program: 'discovery',
+    env: { DEIS_ETCD_DISCOVERY_PEER_PORT: '0' },
+    want: `DEIS_ETCD_DISCOVERY_PEER_PORT ${port}, not '0'`,
+  },
+  {
+    program: 'discovery',
+    env: { DEIS_ETCD_CLUSTER_SIZE: 'x' },
+    want: 'DEIS_ETCD_CLUSTER_SIZE must be an integer from 1 to 9',
+  },
 ];
 for (const r of sourceRows) {
   test(`a bad value names its source: ${r.program} ${r.argv?.join(' ') ?? Object.keys(r.env).join(' ')}`, async () => {
@@ -210,11 +312,20 @@ function validate(program: Program, input: RawOptions): Config {
 const endpointPort = (c: Config) => c.discoveryEndpoint && Number(new URL(String(c.discoveryEndpoint)).port);
 // allow-even-size shows in whether a size of 4 is accepted
 const evenAccepted = (c: Config) => c.error === undefined && c.clusterSize === 4;
-const defaultRows: { program: Program; flag: string; read: (c: Config) => unknown; alt: unknown; input?: RawOptions }[] = [
+const defaultRows: {
+  program: Program;
+  flag: string;
+  read: (c: Config) => unknown;
+  alt: unknown;
+  input?: RawOptions;
+}[] = [
   { program: 'boot', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },
   { program: 'boot', flag: 'allow-even-size', read: evenAccepted, alt: true, input: raw({ 'cluster-size': '4' }) },
   {
-    program: 'boot', flag: 'discovery-service-port', read: endpointPort, alt: 2999,
+    program: 'boot',
+    flag: 'discovery-service-port',
+    read: endpointPort,
+    alt: 2999,
     input: raw({ 'discovery-service-host': '10.0.0.9' }),
   },
   { program: 'boot', flag: 'token-file', read: (c) => c.tokenFile, alt: '/tmp/token' },
@@ -254,7 +365,10 @@ const defaultRows: { program: Program; flag: string; read: (c: Config) => unknow
 for (const program of ['boot', 'discovery'] as const) {
   test(`defaults (${program}): every typed default in the table has a row here`, () => {
     const typed = programs[program].filter((s: OptionSpec) => s.default !== undefined).map((s) => s.flag);
-    assert.equal(defaultRows.filter((r) => r.program === program).map((r) => r.flag), typed);
+    assert.equal(
+      defaultRows.filter((r) => r.program === program).map((r) => r.flag),
+      typed,
+    );
   });
 }
 for (const r of defaultRows) {

@@ -5,12 +5,42 @@ import * as assert from 'uvu/assert';
 import { choose, commandName } from '../../cmd/deis-etcd/cli.ts';
 
 const rows = [
-  { name: 'link /bin/boot', invokedAs: ['/bin/boot', '/bin/deis-etcd'], args: ['--help'], want: { kind: 'run', program: 'boot', argv: ['--help'] } },
-  { name: 'link discovery, relative', invokedAs: ['discovery', undefined], args: [], want: { kind: 'run', program: 'discovery', argv: [] } },
-  { name: 'bundle boot.cjs under node', invokedAs: ['node', '/x/boot.cjs'], args: ['--version'], want: { kind: 'run', program: 'boot', argv: ['--version'] } },
-  { name: 'first argument', invokedAs: ['/bin/deis-etcd', '/bin/deis-etcd'], args: ['discovery', '--cluster-size', '5'], want: { kind: 'run', program: 'discovery', argv: ['--cluster-size', '5'] } },
-  { name: 'invoked name beats the first argument', invokedAs: ['/bin/boot'], args: ['discovery'], want: { kind: 'run', program: 'boot', argv: ['discovery'] } },
-  { name: '--version of the multi-call itself', invokedAs: ['deis-etcd'], args: ['--version'], want: { kind: 'version' } },
+  {
+    name: 'link /bin/boot',
+    invokedAs: ['/bin/boot', '/bin/deis-etcd'],
+    args: ['--help'],
+    want: { kind: 'run', program: 'boot', argv: ['--help'] },
+  },
+  {
+    name: 'link discovery, relative',
+    invokedAs: ['discovery', undefined],
+    args: [],
+    want: { kind: 'run', program: 'discovery', argv: [] },
+  },
+  {
+    name: 'bundle boot.cjs under node',
+    invokedAs: ['node', '/x/boot.cjs'],
+    args: ['--version'],
+    want: { kind: 'run', program: 'boot', argv: ['--version'] },
+  },
+  {
+    name: 'first argument',
+    invokedAs: ['/bin/deis-etcd', '/bin/deis-etcd'],
+    args: ['discovery', '--cluster-size', '5'],
+    want: { kind: 'run', program: 'discovery', argv: ['--cluster-size', '5'] },
+  },
+  {
+    name: 'invoked name beats the first argument',
+    invokedAs: ['/bin/boot'],
+    args: ['discovery'],
+    want: { kind: 'run', program: 'boot', argv: ['discovery'] },
+  },
+  {
+    name: '--version of the multi-call itself',
+    invokedAs: ['deis-etcd'],
+    args: ['--version'],
+    want: { kind: 'version' },
+  },
   { name: '--help', invokedAs: ['deis-etcd'], args: ['--help'], want: { kind: 'usage', exitCode: 0 } },
   { name: 'nothing', invokedAs: ['deis-etcd'], args: [], want: { kind: 'usage', exitCode: 2 } },
   { name: 'unknown program', invokedAs: ['deis-etcd'], args: ['bootstrap'], want: { kind: 'usage', exitCode: 2 } },

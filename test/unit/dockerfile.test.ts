@@ -11,12 +11,20 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
-interface Instruction { op: string; args: string; stage: number }
+interface Instruction {
+  op: string;
+  args: string;
+  stage: number;
+}
 /** Instructions with continuation lines joined; stage -1 is before the first FROM. */
 function parse(src: string): Instruction[] {
   const out: Instruction[] = [];
   let stage = -1;
-  const joined = src.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const joined = src
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const line of joined) {
     const m = /^(\w+)\s+(.*)$/.exec(line);
     if (!m) continue;
@@ -27,10 +35,14 @@ function parse(src: string): Instruction[] {
   return out;
 }
 const ins = parse(text);
-const args = Object.fromEntries(ins.filter((i) => i.op === 'ARG' && i.stage === -1).map((i) => {
-  const [k, v] = i.args.split('=');
-  return [k!, v ?? ''];
-}));
+const args = Object.fromEntries(
+  ins
+    .filter((i) => i.op === 'ARG' && i.stage === -1)
+    .map((i) => {
+      const [k, v] = i.args.split('=');
+      return [k!, v ?? ''];
+    }),
+);
 const expand = (s: string) => s.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? `\${${k}}`);
 const froms = ins.filter((i) => i.op === 'FROM').map((i) => expand(i.args));
 const last = froms.length - 1;
@@ -42,18 +54,31 @@ function pinned(name: string): string {
 }
 
 test('base images and versions are build arguments with pinned defaults', () => {
-  for (const k of ['NODE_IMAGE', 'ETCD_IMAGE', 'ETCD_VERSION', 'BASE_IMAGE']) assert.ok(args[k], `ARG ${k} has a default`);
+  for (const k of ['NODE_IMAGE', 'ETCD_IMAGE', 'ETCD_VERSION', 'BASE_IMAGE'])
+    assert.ok(args[k], `ARG ${k} has a default`);
   assert.is(args.ETCD_VERSION, pinned('ETCD_36_VERSION'), 'the etcd the tests run');
   assert.match(args.ETCD_IMAGE!, /^(gcr\.io\/etcd-development\/etcd|quay\.io\/coreos\/etcd)$/);
-  const node = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node;
-  assert.match(args.NODE_IMAGE!, new RegExp(`^node:${node!.replace(/\./g, '\\.')}-`), 'the build image runs the pinned Node');
+  const node = (
+    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }
+  ).devDependencies.node;
+  assert.match(
+    args.NODE_IMAGE!,
+    new RegExp(`^node:${node!.replace(/\./g, '\\.')}-`),
+    'the build image runs the pinned Node',
+  );
   for (const f of froms) assert.not.match(f, /:latest\b|^[^:]+$/, `${f} is pinned`);
 });
 
 test('stages: etcd from the official image, a Node build stage, a distroless cc nonroot final stage', () => {
   assert.ok(froms.length >= 3, froms.join(' | '));
-  assert.ok(froms.some((f) => /^(gcr\.io\/etcd-development\/etcd|quay\.io\/coreos\/etcd):v3\.6\.\d+ AS etcd$/i.test(f)), froms.join(' | '));
-  assert.ok(froms.some((f) => /^node:24[.\d]*-\S+ AS build$/i.test(f)), froms.join(' | '));
+  assert.ok(
+    froms.some((f) => /^(gcr\.io\/etcd-development\/etcd|quay\.io\/coreos\/etcd):v3\.6\.\d+ AS etcd$/i.test(f)),
+    froms.join(' | '),
+  );
+  assert.ok(
+    froms.some((f) => /^node:24[.\d]*-\S+ AS build$/i.test(f)),
+    froms.join(' | '),
+  );
   assert.is(froms[last], 'gcr.io/distroless/cc-debian12:nonroot');
 });
 
@@ -62,7 +87,11 @@ test('the final stage has no shell step: only COPY, and the etcd binaries come f
   assert.ok(final.some((i) => i.op === 'COPY' && /--from=build\b/.test(i.args)));
   const etcdCopy = ins.find((i) => i.op === 'COPY' && /--from=etcd\b/.test(i.args));
   assert.ok(etcdCopy && /\/etcd\b/.test(etcdCopy.args) && /\/etcdctl\b/.test(etcdCopy.args), 'etcd and etcdctl copied');
-  assert.match(text, /cp -P dist\/bin\/deis-etcd dist\/bin\/boot dist\/bin\/discovery \/out\/bin\//, 'one executable, boot and discovery as links');
+  assert.match(
+    text,
+    /cp -P dist\/bin\/deis-etcd dist\/bin\/boot dist\/bin\/discovery \/out\/bin\//,
+    'one executable, boot and discovery as links',
+  );
 });
 
 test('runs as non-root, entrypoint /bin/boot, exposes 2379 2380 2381', () => {
@@ -76,13 +105,21 @@ test('runs as non-root, entrypoint /bin/boot, exposes 2379 2380 2381', () => {
 });
 
 test('.dockerignore keeps every source the build stage copies and drops the rest', () => {
-  const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignore = readFileSync(join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   assert.is(ignore[0], '*', 'allow-list: everything else stays out (node_modules, .git, dist)');
   const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
-  const sources = ins.filter((i) => i.op === 'COPY' && !i.args.includes('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  const sources = ins
+    .filter((i) => i.op === 'COPY' && !i.args.includes('--from'))
+    .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
   for (const s of sources) {
     const path = s.replace(/\/$/, '');
-    assert.ok(allowed.some((a) => path === a || path.startsWith(a + '/')), `${s} is copied but ignored`);
+    assert.ok(
+      allowed.some((a) => path === a || path.startsWith(`${a}/`)),
+      `${s} is copied but ignored`,
+    );
   }
   const buildScripts = [...text.matchAll(/(build\/[\w/-]+\.ts)/g)].map((m) => m[1]!);
   for (const s of buildScripts) assert.ok(allowed.includes(s) && existsSync(join(root, s)), `${s} is in the context`);

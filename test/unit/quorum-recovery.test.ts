@@ -8,20 +8,65 @@ import { FakeCluster } from '../fakes/etcd.ts';
 import { FakeKube } from '../fakes/kube.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 
-const v = (i: number, reachable: boolean, raftIndex = 10): VoterView => ({ id: `m${i}`, name: `etcd-${i}`, reachable, raftIndex: reachable ? raftIndex : 0 });
-const base: QuorumInput = { me: 'm0', voters: [v(0, true), v(1, false), v(2, false)], set: 'etcd', replicas: 1, lostForMs: 60_000, graceMs: 60_000, autoRecover: true };
+const v = (i: number, reachable: boolean, raftIndex = 10): VoterView => ({
+  id: `m${i}`,
+  name: `etcd-${i}`,
+  reachable,
+  raftIndex: reachable ? raftIndex : 0,
+});
+const base: QuorumInput = {
+  me: 'm0',
+  voters: [v(0, true), v(1, false), v(2, false)],
+  set: 'etcd',
+  replicas: 1,
+  lostForMs: 60_000,
+  graceMs: 60_000,
+  autoRecover: true,
+};
 
 const rows: { name: string; input: Partial<QuorumInput>; want: string }[] = [
   { name: '3 -> 1, both others scaled away, grace passed: recover', input: {}, want: 'recover' },
   { name: 'within the grace period: wait', input: { lostForMs: 59_000 }, want: 'wait:grace' },
-  { name: '--auto-recover=false: wait and say so', input: { autoRecover: false }, want: 'wait:automatic recovery is off' },
-  { name: 'a lost voter within the replicas may come back (its volume may hold data): never recover', input: { replicas: 2 }, want: 'wait:etcd-1 may come back' },
-  { name: '2 of 3 lost at once, both pods back without data (emptyDir): recover', input: { replicas: 3, voters: [v(0, true), { ...v(1, false), noData: true }, { ...v(2, false), noData: true }] }, want: 'recover' },
-  { name: 'one lost pod back without data, the other may still return with its data: wait', input: { replicas: 3, voters: [v(0, true), { ...v(1, false), noData: true }, v(2, false)] }, want: 'wait:etcd-2 may come back' },
-  { name: 'without the StatefulSet nothing can be told: wait', input: { set: undefined, replicas: undefined }, want: 'wait:cannot be told' },
-  { name: 'a majority still answers: quorum returns by itself', input: { voters: [v(0, true), v(1, true), v(2, false)] }, want: 'wait:by itself' },
-  { name: 'the most up-to-date survivor recovers, not me', input: { voters: [v(0, true, 10), v(1, true, 12), v(2, false), v(3, false), v(4, false)] }, want: 'wait:etcd-1 is the most up-to-date' },
-  { name: 'a tie goes to the lowest ID', input: { voters: [v(0, true, 12), v(1, true, 12), v(2, false), v(3, false), v(4, false)] }, want: 'recover' },
+  {
+    name: '--auto-recover=false: wait and say so',
+    input: { autoRecover: false },
+    want: 'wait:automatic recovery is off',
+  },
+  {
+    name: 'a lost voter within the replicas may come back (its volume may hold data): never recover',
+    input: { replicas: 2 },
+    want: 'wait:etcd-1 may come back',
+  },
+  {
+    name: '2 of 3 lost at once, both pods back without data (emptyDir): recover',
+    input: { replicas: 3, voters: [v(0, true), { ...v(1, false), noData: true }, { ...v(2, false), noData: true }] },
+    want: 'recover',
+  },
+  {
+    name: 'one lost pod back without data, the other may still return with its data: wait',
+    input: { replicas: 3, voters: [v(0, true), { ...v(1, false), noData: true }, v(2, false)] },
+    want: 'wait:etcd-2 may come back',
+  },
+  {
+    name: 'without the StatefulSet nothing can be told: wait',
+    input: { set: undefined, replicas: undefined },
+    want: 'wait:cannot be told',
+  },
+  {
+    name: 'a majority still answers: quorum returns by itself',
+    input: { voters: [v(0, true), v(1, true), v(2, false)] },
+    want: 'wait:by itself',
+  },
+  {
+    name: 'the most up-to-date survivor recovers, not me',
+    input: { voters: [v(0, true, 10), v(1, true, 12), v(2, false), v(3, false), v(4, false)] },
+    want: 'wait:etcd-1 is the most up-to-date',
+  },
+  {
+    name: 'a tie goes to the lowest ID',
+    input: { voters: [v(0, true, 12), v(1, true, 12), v(2, false), v(3, false), v(4, false)] },
+    want: 'recover',
+  },
 ];
 for (const r of rows) {
   test(r.name, () => {
@@ -29,7 +74,11 @@ for (const r of rows) {
     const [kind, text] = r.want.split(':');
     assert.is(p.kind, kind);
     if (text) assert.ok(p.reason.includes(text), p.reason);
-    if (p.kind === 'recover') assert.equal(p.lost, (r.input.voters ?? base.voters).filter((x) => !x.reachable).map((x) => x.name));
+    if (p.kind === 'recover')
+      assert.equal(
+        p.lost,
+        (r.input.voters ?? base.voters).filter((x) => !x.reachable).map((x) => x.name),
+      );
   });
 }
 
@@ -38,7 +87,10 @@ test('check: a survivor of 5 -> 1 whose four leavers died first waits the grace,
   for (const n of [1, 2, 3, 4, 5]) cluster.addMember(n, { healthy: n === 1 });
   const kube = FakeKube.withPods(1);
   kube.replicas = 1;
-  const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '60' }, { cluster, kube });
+  const f = await fakeBoot(
+    { name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '60' },
+    { cluster, kube },
+  );
   f.ctx.member.id = '1';
   const state = { lostSince: undefined, said: '' };
   assert.equal(await checkQuorum(f.ctx, state), { kind: 'wait' });
@@ -51,7 +103,10 @@ test('check: a survivor of 5 -> 1 whose four leavers died first waits the grace,
 test('check: 2 of 3 lost at once with emptyDir: the replacements announce no data, the survivor recovers', async () => {
   const cluster = new FakeCluster();
   for (const n of [1, 2, 3]) cluster.addMember(n, { healthy: n === 1 });
-  const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '10' }, { cluster, kube: FakeKube.withPods(3) });
+  const f = await fakeBoot(
+    { name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '10' },
+    { cluster, kube: FakeKube.withPods(3) },
+  );
   f.ctx.member.id = '1';
   const state = { lostSince: undefined, said: '' };
   await checkQuorum(f.ctx, state);
@@ -65,7 +120,10 @@ test('check: 2 of 3 lost at once with emptyDir: the replacements announce no dat
 test('check: a plain outage (pods within the replicas) never recovers, and says why once', async () => {
   const cluster = new FakeCluster();
   for (const n of [1, 2, 3]) cluster.addMember(n, { healthy: n === 1 });
-  const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '1' }, { cluster, kube: FakeKube.withPods(3) });
+  const f = await fakeBoot(
+    { name: 'etcd-0', 'advertise-host': '127.0.0.1', 'quorum-loss-grace': '1' },
+    { cluster, kube: FakeKube.withPods(3) },
+  );
   f.ctx.member.id = '1';
   const state = { lostSince: undefined, said: '' };
   await checkQuorum(f.ctx, state);

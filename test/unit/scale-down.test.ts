@@ -6,23 +6,80 @@ import * as assert from 'uvu/assert';
 import { prepare } from '../../internal/boot/act.ts';
 import { leave } from '../../internal/boot/changes.ts';
 import { scaleDownPass } from '../../internal/boot/heal.ts';
-import { decide, scaleDownStep, type MemberView, type Observation } from '../../internal/membership/decide.ts';
+import { decide, type MemberView, type Observation } from '../../internal/membership/decide.ts';
+import { scaleDownStep } from '../../internal/membership/scale.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
 import { FakeKube } from '../fakes/kube.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 
-const v = (i: number, over: Partial<MemberView> = {}): MemberView => ({ id: `m${i}`, name: `etcd-${i}`, peerUrls: [], isLearner: false, healthy: true, ...over });
+const v = (i: number, over: Partial<MemberView> = {}): MemberView => ({
+  id: `m${i}`,
+  name: `etcd-${i}`,
+  peerUrls: [],
+  isLearner: false,
+  healthy: true,
+  ...over,
+});
 
-const rows: { name: string; members: MemberView[]; leader: string; replicas: number; want: ReturnType<typeof scaleDownStep> }[] = [
-  { name: 'nothing beyond the replicas: nothing to do', members: [v(0), v(1), v(2)], leader: 'm0', replicas: 3, want: undefined },
-  { name: '5 -> 1: the highest ordinal goes first', members: [0, 1, 2, 3, 4].map((i) => v(i)), leader: 'm0', replicas: 1, want: { kind: 'remove', removal: { id: 'm4', name: 'etcd-4', why: 'scale-down' } } },
-  { name: 'a leaving leader hands leadership to a member that stays', members: [0, 1, 2].map((i) => v(i)), leader: 'm2', replicas: 1, want: { kind: 'move-leader', to: 'm0' } },
-  { name: 'an unhealthy leaving member goes before healthy ones', members: [v(0), v(1), v(2), v(3, { healthy: false }), v(4)], leader: 'm0', replicas: 2, want: { kind: 'remove', removal: { id: 'm3', name: 'etcd-3', why: 'scale-down' } } },
-  { name: 'a leaving learner goes first (never counts for quorum)', members: [v(0), v(1), v(2), v(3, { isLearner: true, healthy: false })], leader: 'm0', replicas: 1, want: { kind: 'remove', removal: { id: 'm3', name: 'etcd-3', why: 'scale-down' } } },
-  { name: 'no removal that would lose quorum: 3 -> 1 with etcd-0 down waits', members: [v(0, { healthy: false }), v(1), v(2)], leader: 'm1', replicas: 1, want: undefined },
-  { name: "another StatefulSet's members are not ours to remove", members: [v(0), { ...v(5), name: 'other-5' }], leader: 'm0', replicas: 1, want: undefined },
+const rows: {
+  name: string;
+  members: MemberView[];
+  leader: string;
+  replicas: number;
+  want: ReturnType<typeof scaleDownStep>;
+}[] = [
+  {
+    name: 'nothing beyond the replicas: nothing to do',
+    members: [v(0), v(1), v(2)],
+    leader: 'm0',
+    replicas: 3,
+    want: undefined,
+  },
+  {
+    name: '5 -> 1: the highest ordinal goes first',
+    members: [0, 1, 2, 3, 4].map((i) => v(i)),
+    leader: 'm0',
+    replicas: 1,
+    want: { kind: 'remove', removal: { id: 'm4', name: 'etcd-4', why: 'scale-down' } },
+  },
+  {
+    name: 'a leaving leader hands leadership to a member that stays',
+    members: [0, 1, 2].map((i) => v(i)),
+    leader: 'm2',
+    replicas: 1,
+    want: { kind: 'move-leader', to: 'm0' },
+  },
+  {
+    name: 'an unhealthy leaving member goes before healthy ones',
+    members: [v(0), v(1), v(2), v(3, { healthy: false }), v(4)],
+    leader: 'm0',
+    replicas: 2,
+    want: { kind: 'remove', removal: { id: 'm3', name: 'etcd-3', why: 'scale-down' } },
+  },
+  {
+    name: 'a leaving learner goes first (never counts for quorum)',
+    members: [v(0), v(1), v(2), v(3, { isLearner: true, healthy: false })],
+    leader: 'm0',
+    replicas: 1,
+    want: { kind: 'remove', removal: { id: 'm3', name: 'etcd-3', why: 'scale-down' } },
+  },
+  {
+    name: 'no removal that would lose quorum: 3 -> 1 with etcd-0 down waits',
+    members: [v(0, { healthy: false }), v(1), v(2)],
+    leader: 'm1',
+    replicas: 1,
+    want: undefined,
+  },
+  {
+    name: "another StatefulSet's members are not ours to remove",
+    members: [v(0), { ...v(5), name: 'other-5' }],
+    leader: 'm0',
+    replicas: 1,
+    want: undefined,
+  },
 ];
-for (const r of rows) test(`step: ${r.name}`, () => assert.equal(scaleDownStep(r.members, r.leader, 'etcd', r.replicas), r.want));
+for (const r of rows)
+  test(`step: ${r.name}`, () => assert.equal(scaleDownStep(r.members, r.leader, 'etcd', r.replicas), r.want));
 
 test('step: repeated steps from 9 to 1 each keep a healthy majority and end with one voter', () => {
   let members = Array.from({ length: 9 }, (_, i) => v(i));
@@ -33,20 +90,32 @@ test('step: repeated steps from 9 to 1 each keep a healthy majority and end with
     if (step.kind === 'move-leader') leader = step.to;
     else members = members.filter((m) => m.id !== step.removal.id);
   }
-  assert.equal(members.map((m) => m.id), ['m0']);
+  assert.equal(
+    members.map((m) => m.id),
+    ['m0'],
+  );
   assert.is(leader, 'm0');
 });
 
 const base: Observation = {
-  self: { name: 'etcd-3', peerUrl: 'http://10.0.0.3:2380' }, configuredSize: 3, data: { hasWal: false },
+  self: { name: 'etcd-3', peerUrl: 'http://10.0.0.3:2380' },
+  configuredSize: 3,
+  data: { hasWal: false },
   discovery: { reachable: true, size: 3, registrations: [], heartbeats: [], clusterFormed: true },
-  cluster: { reachable: true, clusterId: 'c', members: [v(0), v(1), v(2)] }, pods: undefined, quietForMs: 0, rebuildGraceMs: 1,
+  cluster: { reachable: true, clusterId: 'c', members: [v(0), v(1), v(2)] },
+  pods: undefined,
+  quietForMs: 0,
+  rebuildGraceMs: 1,
 };
 test('decide: a pod being scaled away never joins, and never rejoins with data the cluster removed', () => {
   assert.is(decide({ ...base, scaledAway: true }).kind, 'wait');
   assert.is(decide({ ...base, scaledAway: true, data: { hasWal: true, markerMemberId: 'gone' } }).kind, 'wait');
   assert.is(decide({ ...base, scaledAway: false }).kind, 'join');
-  assert.is(decide({ ...base, scaledAway: true, data: { hasWal: true, markerMemberId: 'm0' } }).kind, 'restart', 'a member still in the cluster restarts: it may be needed for quorum');
+  assert.is(
+    decide({ ...base, scaledAway: true, data: { hasWal: true, markerMemberId: 'm0' } }).kind,
+    'restart',
+    'a member still in the cluster restarts: it may be needed for quorum',
+  );
 });
 
 const cluster5 = () => {
@@ -64,7 +133,10 @@ test('leader pass: 5 -> 1 removes the four leaving members one per pass, highest
   const done: (string | undefined)[] = [];
   for (let i = 0; i < 6; i++) done.push(await scaleDownPass(f.ctx));
   assert.equal(done, ['remove 5', 'remove 4', 'remove 3', 'remove 2', undefined, undefined]);
-  assert.equal(cluster.members.map((m) => m.name), ['etcd-0']);
+  assert.equal(
+    cluster.members.map((m) => m.name),
+    ['etcd-0'],
+  );
 });
 
 test('leader pass: a follower does nothing; a leaving leader first moves leadership to a staying member', async () => {
@@ -88,7 +160,9 @@ test('leaver: keeps etcd serving until the leader has removed it, never removing
   const f = await fakeBoot({ name: 'etcd-4', 'advertise-host': '127.0.0.5' }, { cluster, kube });
   f.ctx.member.id = '5';
   let polls = 0;
-  f.clock.sleep = async () => { if (++polls === 3) cluster.members = cluster.members.filter((m) => m.id !== '5'); };
+  f.clock.sleep = async () => {
+    if (++polls === 3) cluster.members = cluster.members.filter((m) => m.id !== '5');
+  };
   // removed, its etcd stops by itself
   await leave(f.ctx, () => cluster.members.some((m) => m.id === '5'));
   assert.equal(cluster.calls, [], 'no lock taken, no self-removal: the leader serializes removals');
@@ -98,7 +172,9 @@ test('leaver: keeps etcd serving until the leader has removed it, never removing
   g.ctx.member.id = '4';
   await leave(g.ctx, () => true);
   assert.ok(g.clock.sleeps.length >= 9, 'kept polling for its removal');
-  assert.ok(g.log.messages().includes('stopping before this member was removed; the leader removes it once quorum allows'));
+  assert.ok(
+    g.log.messages().includes('stopping before this member was removed; the leader removes it once quorum allows'),
+  );
 });
 
 test('a pod being scaled away waits instead of joining', async () => {

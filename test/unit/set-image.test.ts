@@ -4,9 +4,17 @@ import * as assert from 'uvu/assert';
 import { setImage, splitImage } from '../../build/kube/set-image.ts';
 
 const splits = [
-  { name: 'registry with a port', input: 'reg.example:5000/deis/etcd:v1', want: { newName: 'reg.example:5000/deis/etcd', newTag: 'v1' } },
+  {
+    name: 'registry with a port',
+    input: 'reg.example:5000/deis/etcd:v1',
+    want: { newName: 'reg.example:5000/deis/etcd', newTag: 'v1' },
+  },
   { name: 'no registry', input: 'deis/etcd:git-abc', want: { newName: 'deis/etcd', newTag: 'git-abc' } },
-  { name: 'no tag (port only)', input: 'reg:5000/deis/etcd', want: { newName: 'reg:5000/deis/etcd', newTag: undefined } },
+  {
+    name: 'no tag (port only)',
+    input: 'reg:5000/deis/etcd',
+    want: { newName: 'reg:5000/deis/etcd', newTag: undefined },
+  },
 ];
 for (const row of splits) {
   test(`splitImage: ${row.name}`, () => assert.equal(splitImage(row.input), row.want));
@@ -29,7 +37,13 @@ patches:
 
 test('setImage rewrites only the named entry and keeps the rest byte for byte', () => {
   const out = setImage(overlay, 'deis/etcd', 'r.example:5000/me/etcd:v2');
-  assert.is(out, overlay.replace('newName: registry.example:5000/deis/etcd\n    newTag: dev', 'newName: r.example:5000/me/etcd\n    newTag: v2'));
+  assert.is(
+    out,
+    overlay.replace(
+      'newName: registry.example:5000/deis/etcd\n    newTag: dev',
+      'newName: r.example:5000/me/etcd\n    newTag: v2',
+    ),
+  );
 });
 
 test('setImage adds newName/newTag to an entry that has neither', () => {

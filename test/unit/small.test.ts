@@ -15,7 +15,12 @@ test('registry keys follow etcd v3 discovery', () => {
   const k = registryKeys('tok');
   assert.is(k.size, '/_etcd/registry/tok/_config/size');
   assert.is(k.member('8e9e05c52164694d'), '/_etcd/registry/tok/members/8e9e05c52164694d');
-  assert.equal(parseRegistration('ab', 'etcd-0=http://10.0.0.1:2380', 7), { id: 'ab', name: 'etcd-0', peerUrls: ['http://10.0.0.1:2380'], createRevision: 7 });
+  assert.equal(parseRegistration('ab', 'etcd-0=http://10.0.0.1:2380', 7), {
+    id: 'ab',
+    name: 'etcd-0',
+    peerUrls: ['http://10.0.0.1:2380'],
+    createRevision: 7,
+  });
 });
 
 test('tokens: trimmed, checked, generated', async () => {
@@ -23,7 +28,10 @@ test('tokens: trimmed, checked, generated', async () => {
   for (const bad of ['', '  ', 'a/b', '../x', 'a b', '-x']) assert.throws(() => checkToken(bad, 'f'));
   assert.match(generateToken(), /^[0-9a-f]{32}$/);
   assert.is.not(generateToken(), generateToken());
-  const fromSecret = await resolveToken({ tokenFile: '/nope', tokenSecret: 's' }, { readFile: async () => undefined, secret: async (_n, gen) => gen() });
+  const fromSecret = await resolveToken(
+    { tokenFile: '/nope', tokenSecret: 's' },
+    { readFile: async () => undefined, secret: async (_n, gen) => gen() },
+  );
   assert.is(fromSecret.source, 'secret');
 });
 
@@ -37,7 +45,14 @@ test('retry backs off exponentially on retryable errors and gives up', async () 
   const clock = fakeClock();
   let calls = 0;
   try {
-    await retry('op', async () => { calls++; throw new DeisError('unreachable', 'down'); }, { clock, log: memoryLogger(), attempts: 4, baseMs: 100, maxMs: 250 });
+    await retry(
+      'op',
+      async () => {
+        calls++;
+        throw new DeisError('unreachable', 'down');
+      },
+      { clock, log: memoryLogger(), attempts: 4, baseMs: 100, maxMs: 250 },
+    );
     assert.unreachable();
   } catch (err) {
     assert.match((err as Error).message, 'gave up after 4 attempts');
@@ -48,23 +63,40 @@ test('retry backs off exponentially on retryable errors and gives up', async () 
 
 test('retry does not retry a non-retryable error', async () => {
   let calls = 0;
-  await retry('op', async () => { calls++; throw new DeisError('config', 'bad'); }, { clock: fakeClock(), log: memoryLogger() }).catch(() => undefined);
+  await retry(
+    'op',
+    async () => {
+      calls++;
+      throw new DeisError('config', 'bad');
+    },
+    { clock: fakeClock(), log: memoryLogger() },
+  ).catch(() => undefined);
   assert.is(calls, 1);
 });
 
 test('identity: configured address, interface fallback, clear error', () => {
   assert.is(advertiseAddress('10.0.0.5', {}).host, '10.0.0.5');
-  assert.is(advertiseAddress(undefined, { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true } as never], eth0: [{ address: '10.1.1.1', family: 'IPv4', internal: false } as never] }).host, '10.1.1.1');
+  assert.is(
+    advertiseAddress(undefined, {
+      lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true } as never],
+      eth0: [{ address: '10.1.1.1', family: 'IPv4', internal: false } as never],
+    }).host,
+    '10.1.1.1',
+  );
   assert.throws(() => advertiseAddress(undefined, {}), /POD_IP/);
   assert.equal(statefulSetOrdinal('deis-etcd-12'), { set: 'deis-etcd', ordinal: 12 });
 });
 
 test('initial-cluster lists every member, me under my name, unstarted ones with a placeholder', () => {
-  const s = initialCluster([
-    { id: 'a', name: 'etcd-1', peerUrls: ['http://10.0.0.1:2380'] },
-    { id: 'b', name: '', peerUrls: ['http://10.0.0.9:2380'] },
-    { id: 'c', name: '', peerUrls: ['http://10.0.0.2:2380'] },
-  ], 'c', { name: 'etcd-2', peerUrl: 'http://10.0.0.2:2380' });
+  const s = initialCluster(
+    [
+      { id: 'a', name: 'etcd-1', peerUrls: ['http://10.0.0.1:2380'] },
+      { id: 'b', name: '', peerUrls: ['http://10.0.0.9:2380'] },
+      { id: 'c', name: '', peerUrls: ['http://10.0.0.2:2380'] },
+    ],
+    'c',
+    { name: 'etcd-2', peerUrl: 'http://10.0.0.2:2380' },
+  );
   assert.is(s, 'etcd-1=http://10.0.0.1:2380,unstarted-b=http://10.0.0.9:2380,etcd-2=http://10.0.0.2:2380');
 });
 

@@ -35,11 +35,54 @@ function openssl(dir: string, args: string[]): void {
 
 /** CA, API server serving cert, admin client cert (system:masters), service-account key pair. */
 export function makeCerts(dir: string, host: string): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7', '-subj', '/CN=deis-etcd-test-ca']);
-  writeFileSync(join(dir, 'server.ext'), `subjectAltName=IP:${host},IP:127.0.0.1,IP:127.100.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:localhost\n`);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '7',
+    '-subj',
+    '/CN=deis-etcd-test-ca',
+  ]);
+  writeFileSync(
+    join(dir, 'server.ext'),
+    `subjectAltName=IP:${host},IP:127.0.0.1,IP:127.100.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:localhost\n`,
+  );
   const sign = (name: string, subj: string, ext?: string) => {
-    openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '7', ...(ext ? ['-extfile', ext] : [])]);
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      subj,
+    ]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '7',
+      ...(ext ? ['-extfile', ext] : []),
+    ]);
   };
   sign('apiserver', '/CN=kube-apiserver', 'server.ext');
   sign('admin', '/CN=admin/O=system:masters');
@@ -74,37 +117,104 @@ export async function startControlPlane(opts: { dir?: string; host?: string } = 
   writeFileSync(kubeconfig, kubeconfigText(server, dir));
   const procs: TestProcess[] = [];
   const etcdPort = await freePort(host);
-  const etcd = await startEtcd({ name: 'apiserver-etcd', host, clientPort: etcdPort, dataDir: join(dir, 'etcd'), logDir: dir, args: ['--listen-peer-urls', `http://${host}:${await freePort(host)}`, '--quota-backend-bytes', String(2 * 2 ** 30)] });
+  const etcd = await startEtcd({
+    name: 'apiserver-etcd',
+    host,
+    clientPort: etcdPort,
+    dataDir: join(dir, 'etcd'),
+    logDir: dir,
+    args: [
+      '--listen-peer-urls',
+      `http://${host}:${await freePort(host)}`,
+      '--quota-backend-bytes',
+      String(2 * 2 ** 30),
+    ],
+  });
   procs.push(etcd.proc);
   await waitHealthy(etcd);
   const f = (n: string) => join(dir, n);
-  procs.push(startProcess('kube-apiserver', kubeTool('kube-apiserver'), [
-    `--etcd-servers=${etcd.clientUrl}`, `--bind-address=${host}`, `--advertise-address=${host}`, `--secure-port=${port}`,
-    `--tls-cert-file=${f('apiserver.crt')}`, `--tls-private-key-file=${f('apiserver.key')}`, `--client-ca-file=${f('ca.crt')}`,
-    `--service-account-key-file=${f('sa.pub')}`, `--service-account-signing-key-file=${f('sa.key')}`,
-    '--service-account-issuer=https://kubernetes.default.svc', '--authorization-mode=Node,RBAC',
-    `--service-cluster-ip-range=${SERVICE_RANGE}`, '--allow-privileged=true', '--v=1',
-  ], { logDir: dir }));
-  await waitFor('kube-apiserver /readyz', async () => {
-    if (!procs[1]!.running()) throw new Error(`kube-apiserver exited: ${procs[1]!.log().slice(-3000)}`);
-    try {
-      execFileSync(kubeTool('kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'], { stdio: 'ignore' });
-      return true;
-    } catch { return false; }
-  }, 60_000, 250);
-  procs.push(startProcess('kube-controller-manager', kubeTool('kube-controller-manager'), [
-    `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-    '--leader-elect=false', `--bind-address=${host}`, `--secure-port=${await freePort(host)}`,
-    `--service-account-private-key-file=${f('sa.key')}`, `--root-ca-file=${f('ca.crt')}`, '--use-service-account-credentials=false',
-    '--controllers=deployment-controller,replicaset-controller,statefulset-controller,namespace-controller,garbage-collector-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,pod-garbage-collector-controller',
-    `--service-cluster-ip-range=${SERVICE_RANGE}`, '--v=1',
-  ], { logDir: dir }));
-  procs.push(startProcess('kube-scheduler', kubeTool('kube-scheduler'), [
-    `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-    '--leader-elect=false', `--bind-address=${host}`, `--secure-port=${await freePort(host)}`, '--v=1',
-  ], { logDir: dir }));
+  procs.push(
+    startProcess(
+      'kube-apiserver',
+      kubeTool('kube-apiserver'),
+      [
+        `--etcd-servers=${etcd.clientUrl}`,
+        `--bind-address=${host}`,
+        `--advertise-address=${host}`,
+        `--secure-port=${port}`,
+        `--tls-cert-file=${f('apiserver.crt')}`,
+        `--tls-private-key-file=${f('apiserver.key')}`,
+        `--client-ca-file=${f('ca.crt')}`,
+        `--service-account-key-file=${f('sa.pub')}`,
+        `--service-account-signing-key-file=${f('sa.key')}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        '--authorization-mode=Node,RBAC',
+        `--service-cluster-ip-range=${SERVICE_RANGE}`,
+        '--allow-privileged=true',
+        '--v=1',
+      ],
+      { logDir: dir },
+    ),
+  );
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () => {
+      if (!procs[1]!.running()) throw new Error(`kube-apiserver exited: ${procs[1]!.log().slice(-3000)}`);
+      try {
+        execFileSync(kubeTool('kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    250,
+  );
+  procs.push(
+    startProcess(
+      'kube-controller-manager',
+      kubeTool('kube-controller-manager'),
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        `--bind-address=${host}`,
+        `--secure-port=${await freePort(host)}`,
+        `--service-account-private-key-file=${f('sa.key')}`,
+        `--root-ca-file=${f('ca.crt')}`,
+        '--use-service-account-credentials=false',
+        '--controllers=deployment-controller,replicaset-controller,statefulset-controller,namespace-controller,garbage-collector-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,pod-garbage-collector-controller',
+        `--service-cluster-ip-range=${SERVICE_RANGE}`,
+        '--v=1',
+      ],
+      { logDir: dir },
+    ),
+  );
+  procs.push(
+    startProcess(
+      'kube-scheduler',
+      kubeTool('kube-scheduler'),
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        `--bind-address=${host}`,
+        `--secure-port=${await freePort(host)}`,
+        '--v=1',
+      ],
+      { logDir: dir },
+    ),
+  );
   return {
-    dir, server, host, port, kubeconfig, caFile: f('ca.crt'), procs,
+    dir,
+    server,
+    host,
+    port,
+    kubeconfig,
+    caFile: f('ca.crt'),
+    procs,
     async stop() {
       for (const p of [...procs].reverse()) await p.stop(5000);
     },

@@ -48,13 +48,20 @@ export async function startEtcd(opts: EtcdOptions): Promise<EtcdMember> {
   const clientUrl = `http://${host}:${clientPort}`;
   const peerUrl = `http://${host}:2380`;
   const args = [
-    '--name', opts.name,
-    '--data-dir', dataDir,
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
-    '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--log-level', 'warn',
+    '--name',
+    opts.name,
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    clientUrl,
+    '--advertise-client-urls',
+    clientUrl,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--log-level',
+    'warn',
     ...(opts.args ?? []),
   ];
   const proc = startProcess(opts.name, etcdTool('etcd', opts.minor ?? testEtcdMinor()), args, { logDir });
@@ -62,10 +69,14 @@ export async function startEtcd(opts: EtcdOptions): Promise<EtcdMember> {
 }
 
 export async function waitHealthy(member: EtcdMember, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`${member.name} healthy at ${member.clientUrl}`, async () => {
-    if (!member.proc.running()) throw new GiveUp(`${member.name} exited: ${member.proc.log().slice(-2000)}`);
-    return isHealthy(member.clientUrl);
-  }, timeoutMs);
+  await waitFor(
+    `${member.name} healthy at ${member.clientUrl}`,
+    async () => {
+      if (!member.proc.running()) throw new GiveUp(`${member.name} exited: ${member.proc.log().slice(-2000)}`);
+      return isHealthy(member.clientUrl);
+    },
+    timeoutMs,
+  );
 }
 
 export interface EtcdCluster {
@@ -76,7 +87,9 @@ export interface EtcdCluster {
 }
 
 /** A static cluster of `size` members (--initial-cluster), all healthy when this resolves. */
-export async function startEtcdCluster(opts: { size?: number; minor?: EtcdMinor; token?: string } = {}): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  opts: { size?: number; minor?: EtcdMinor; token?: string } = {},
+): Promise<EtcdCluster> {
   const size = opts.size ?? 3;
   const logDir = tempDir();
   const names = Array.from({ length: size }, (_, i) => `etcd-${i}`);
@@ -85,10 +98,22 @@ export async function startEtcdCluster(opts: { size?: number; minor?: EtcdMinor;
   const initialCluster = names.map((n, i) => `${n}=http://${hosts[i]}:2380`).join(',');
   const members: EtcdMember[] = [];
   for (let i = 0; i < size; i++) {
-    members.push(await startEtcd({
-      name: names[i]!, host: hosts[i]!, logDir, minor: opts.minor,
-      args: ['--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', opts.token ?? `test-${process.pid}`],
-    }));
+    members.push(
+      await startEtcd({
+        name: names[i]!,
+        host: hosts[i]!,
+        logDir,
+        minor: opts.minor,
+        args: [
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          opts.token ?? `test-${process.pid}`,
+        ],
+      }),
+    );
   }
   return clusterOf(members);
 }

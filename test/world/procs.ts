@@ -25,12 +25,19 @@ const tempDirs = new Set<string>();
 function killAll(): void {
   for (const p of live) p.kill('SIGKILL');
   for (const d of tempDirs) {
-    try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
   }
 }
 process.on('exit', killAll);
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-  process.once(sig, () => { killAll(); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)); });
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+  });
 }
 
 /** A temp dir removed when the test process exits. */
@@ -48,15 +55,27 @@ const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGT
  * group of its own and every signal goes to the whole group (a program and the etcd it runs die
  * together, as a container's processes do).
  */
-export function startProcess(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logDir: string; cwd?: string; group?: boolean }): TestProcess {
+export function startProcess(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; logDir: string; cwd?: string; group?: boolean },
+): TestProcess {
   const logFile = join(opts.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: !!opts.group });
+  const child = spawn(cmd, args, {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    stdio: ['ignore', fd, fd],
+    detached: !!opts.group,
+  });
   const send = (sig: NodeJS.Signals) => {
     try {
       if (opts.group && child.pid) process.kill(-child.pid, sig);
       else child.kill(sig);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
   let done = false;
   const exited = new Promise<number>((resolve) => {
@@ -65,13 +84,28 @@ export function startProcess(name: string, cmd: string, args: string[], opts: { 
       live.delete(proc);
       resolve(code ?? 128 + (signal ? (signals[signal] ?? 0) : 0));
     });
-    child.once('error', () => { done = true; live.delete(proc); resolve(127); });
+    child.once('error', () => {
+      done = true;
+      live.delete(proc);
+      resolve(127);
+    });
   });
   const proc: TestProcess = {
-    name, child, logFile, exited,
+    name,
+    child,
+    logFile,
+    exited,
     running: () => !done,
-    log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
-    kill: (signal = 'SIGKILL') => { if (!done || opts.group) send(signal); },
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    kill: (signal = 'SIGKILL') => {
+      if (!done || opts.group) send(signal);
+    },
     async stop(graceMs = 10_000) {
       if (done) return exited;
       child.kill('SIGTERM');
@@ -89,7 +123,12 @@ export function startProcess(name: string, cmd: string, args: string[], opts: { 
 export class GiveUp extends Error {}
 
 /** Polls check every intervalMs until it returns a value other than undefined/false, or throws after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -110,6 +149,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 /** Rejects if p has not settled within ms: no test waits forever on a stuck call. */
 export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }

@@ -15,17 +15,41 @@ export function programEnv(extra: Record<string, string | undefined>): NodeJS.Pr
   return env;
 }
 
-export function runProgramProcess(program: 'boot' | 'discovery', name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): TestProcess {
-  return startProcess(name, nodeBin, [join(repoRoot, 'cmd', program, 'main.ts'), ...args], { env, logDir, group: true });
+export function runProgramProcess(
+  program: 'boot' | 'discovery',
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+): TestProcess {
+  return startProcess(name, nodeBin, [join(repoRoot, 'cmd', program, 'main.ts'), ...args], {
+    env,
+    logDir,
+    group: true,
+  });
 }
 
 /** Runs a program to its exit (killed after limitMs): its exit code, its error log lines, its log. */
-export async function runToExit(program: 'boot' | 'discovery', name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, limitMs = 30_000): Promise<{ code: number; errors: string[]; log: string }> {
+export async function runToExit(
+  program: 'boot' | 'discovery',
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  limitMs = 30_000,
+): Promise<{ code: number; errors: string[]; log: string }> {
   const p = runProgramProcess(program, name, args, env, logDir);
   const code = await Promise.race([p.exited, new Promise<number>((r) => setTimeout(() => r(-1), limitMs))]);
   if (code === -1) p.kill();
   const log = p.log();
-  return { code, log, errors: log.trim().split('\n').filter((l) => l.includes('"level":"error"')) };
+  return {
+    code,
+    log,
+    errors: log
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"')),
+  };
 }
 
 export interface DiscoveryProcess {
@@ -38,7 +62,16 @@ export interface DiscoveryProcess {
 }
 
 /** Starts the discovery program on its own loopback address and waits until /readyz says ready. */
-export async function startDiscovery(opts: { size?: number; token?: string; logDir?: string; dataDir?: string; host?: string; extraEnv?: Record<string, string> } = {}): Promise<DiscoveryProcess> {
+export async function startDiscovery(
+  opts: {
+    size?: number;
+    token?: string;
+    logDir?: string;
+    dataDir?: string;
+    host?: string;
+    extraEnv?: Record<string, string>;
+  } = {},
+): Promise<DiscoveryProcess> {
   const host = opts.host ?? (await freeAddress([2381, 2382, 8081]));
   const logDir = opts.logDir ?? tempDir();
   const dataDir = opts.dataDir ?? join(tempDir(), 'discovery');
@@ -54,10 +87,18 @@ export async function startDiscovery(opts: { size?: number; token?: string; logD
   });
   const proc = runProgramProcess('discovery', `discovery-${host}`, [], env, logDir);
   const httpUrl = `http://${host}:8081`;
-  await waitFor('discovery ready', async () => {
-    if (!proc.running()) throw new GiveUp(`discovery exited: ${proc.log().slice(-3000)}`);
-    try { return (await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
-  }, 60_000);
+  await waitFor(
+    'discovery ready',
+    async () => {
+      if (!proc.running()) throw new GiveUp(`discovery exited: ${proc.log().slice(-3000)}`);
+      try {
+        return (await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
   return { host, endpoint: `http://${host}:2381`, httpUrl, dataDir, token, proc };
 }
 
@@ -72,7 +113,16 @@ export interface BootProcess {
 }
 
 /** Starts boot for member `name` on its own loopback address (or `host`), without Kubernetes by default. */
-export async function startBoot(opts: { name: string; discovery?: DiscoveryProcess; host?: string; dataDir?: string; logDir: string; size?: number; env?: Record<string, string | undefined>; launcher?: string[] }): Promise<BootProcess> {
+export async function startBoot(opts: {
+  name: string;
+  discovery?: DiscoveryProcess;
+  host?: string;
+  dataDir?: string;
+  logDir: string;
+  size?: number;
+  env?: Record<string, string | undefined>;
+  launcher?: string[];
+}): Promise<BootProcess> {
   const host = opts.host ?? (await freeAddress([2379, 2380, 8080]));
   const dataDir = opts.dataDir ?? join(tempDir(), 'data');
   const env = programEnv({
@@ -88,15 +138,36 @@ export async function startBoot(opts: { name: string; discovery?: DiscoveryProce
     ...opts.env,
   });
   const proc = opts.launcher
-    ? startProcess(`${opts.name}-${host}`, opts.launcher[0]!, opts.launcher.slice(1), { env, logDir: opts.logDir, group: true })
+    ? startProcess(`${opts.name}-${host}`, opts.launcher[0]!, opts.launcher.slice(1), {
+        env,
+        logDir: opts.logDir,
+        group: true,
+      })
     : runProgramProcess('boot', `${opts.name}-${host}`, [], env, opts.logDir);
-  return { name: opts.name, host, clientUrl: `http://${host}:2379`, peerUrl: `http://${host}:2380`, httpUrl: `http://${host}:8080`, dataDir, proc };
+  return {
+    name: opts.name,
+    host,
+    clientUrl: `http://${host}:2379`,
+    peerUrl: `http://${host}:2380`,
+    httpUrl: `http://${host}:8080`,
+    dataDir,
+    proc,
+  };
 }
 
 /** Waits until boot's /readyz answers 200 (its etcd is a healthy voting member). */
 export async function waitReady(b: BootProcess, timeoutMs = 90_000): Promise<void> {
-  await waitFor(`${b.name} ready`, async () => {
-    if (!b.proc.running()) throw new GiveUp(`${b.name} exited: ${b.proc.log().slice(-4000)}`);
-    try { return (await fetch(`${b.httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
-  }, timeoutMs, 250);
+  await waitFor(
+    `${b.name} ready`,
+    async () => {
+      if (!b.proc.running()) throw new GiveUp(`${b.name} exited: ${b.proc.log().slice(-4000)}`);
+      try {
+        return (await fetch(`${b.httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    250,
+  );
 }

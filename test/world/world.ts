@@ -50,8 +50,12 @@ export async function startTestWorld(
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
   const agent = new NodeAgent({
-    kubeconfig: cp.kubeconfig, apiHost: cp.host, apiPort: cp.port, stateDir: join(dir, 'node'),
-    programs: opts.programs ?? defaultPrograms(), extraPath: [join(etcdTool('etcd'), '..')],
+    kubeconfig: cp.kubeconfig,
+    apiHost: cp.host,
+    apiPort: cp.port,
+    stateDir: join(dir, 'node'),
+    programs: opts.programs ?? defaultPrograms(),
+    extraPath: [join(etcdTool('etcd'), '..')],
   });
   await agent.start();
   const kc = new k8s.KubeConfig();
@@ -62,7 +66,9 @@ export async function startTestWorld(
   await waitFor('the default ServiceAccount', async () => (await accounts()).length > 0, 30_000, 200);
   const kubectl = async (args: string[], input?: string) => {
     const p = run(kubeTool('kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], { maxBuffer: 16 * 2 ** 20 });
-    if (input !== undefined) { p.child.stdin!.end(input); }
+    if (input !== undefined) {
+      p.child.stdin!.end(input);
+    }
     try {
       return (await p).stdout;
     } catch (err) {
@@ -71,7 +77,13 @@ export async function startTestWorld(
   };
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   return {
-    cp, agent, faults: new Faults({ core, apps, pods: agent }), kubeconfig: cp.kubeconfig, core, apps, kubectl,
+    cp,
+    agent,
+    faults: new Faults({ core, apps, pods: agent }),
+    kubeconfig: cp.kubeconfig,
+    core,
+    apps,
+    kubectl,
     async stop() {
       await agent.stop();
       await cp.stop();

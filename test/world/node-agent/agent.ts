@@ -53,14 +53,22 @@ export class NodeAgent implements PodProcesses {
     process.on('exit', () => {
       for (const run of this.runs.values()) {
         for (const c of run.containers.values()) {
-          if (c.proc?.pid) { try { process.kill(-c.proc.pid, 'SIGKILL'); } catch { /* gone */ } }
+          if (c.proc?.pid) {
+            try {
+              process.kill(-c.proc.pid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }
         }
       }
     });
   }
 
   /** Recent loop errors, for debugging a failing test. */
-  recentErrors(): string[] { return this.errors.slice(-20); }
+  recentErrors(): string[] {
+    return this.errors.slice(-20);
+  }
 
   private note(err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err);
@@ -72,7 +80,11 @@ export class NodeAgent implements PodProcesses {
     await this.node.register();
     const loop = async (fn: () => Promise<void>, everyMs: number) => {
       while (!this.stopped) {
-        try { await fn(); } catch (err) { this.note(err); }
+        try {
+          await fn();
+        } catch (err) {
+          this.note(err);
+        }
         await new Promise((r) => setTimeout(r, everyMs));
       }
     };
@@ -106,7 +118,9 @@ export class NodeAgent implements PodProcesses {
   }
 
   /** The address of a running pod. */
-  podIp(ns: string, pod: string): string { return this.find(ns, pod).ip; }
+  podIp(ns: string, pod: string): string {
+    return this.find(ns, pod).ip;
+  }
 
   /**
    * Logs of a pod's container (default: the first): its stdout and stderr across restarts. A deleted
@@ -121,7 +135,11 @@ export class NodeAgent implements PodProcesses {
     }
     const run = [...this.runs.values()].find((r) => r.ns === ns && r.name === pod);
     if (!run) return out;
-    try { return out + readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8'); } catch { return out; }
+    try {
+      return out + readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8');
+    } catch {
+      return out;
+    }
   }
 
   // --- pods -----------------------------------------------------------------------------------------
@@ -158,9 +176,13 @@ export class NodeAgent implements PodProcesses {
       if (!run.killing) await this.tend(run);
     }
     for (const [uid, run] of this.runs) {
-      if (!seen.has(uid) && !run.killing) { // force-deleted behind our back
+      if (!seen.has(uid) && !run.killing) {
+        // force-deleted behind our back
         run.killing = true;
-        void killPod(run, 0).then(() => { this.runs.delete(uid); this.cleanup(run); });
+        void killPod(run, 0).then(() => {
+          this.runs.delete(uid);
+          this.cleanup(run);
+        });
       }
     }
   }
@@ -220,7 +242,11 @@ export class NodeAgent implements PodProcesses {
     mkdirSync(kept, { recursive: true });
     for (const name of run.containers.keys()) {
       const stamp = new Date(run.startTime).toISOString().replace(/[:.]/g, '');
-      try { renameSync(logFile(run, name), join(kept, `${name}.${stamp}.log`)); } catch { /* never started */ }
+      try {
+        renameSync(logFile(run, name), join(kept, `${name}.${stamp}.log`));
+      } catch {
+        /* never started */
+      }
     }
     rmSync(run.dir, { recursive: true, force: true });
   }

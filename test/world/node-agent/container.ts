@@ -45,7 +45,10 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
   mkdirSync(run.dir, { recursive: true });
   const fd = openSync(logFile(run, c.spec.name), 'a');
   const proc = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cmd], {
-    env, stdio: ['ignore', fd, fd], detached: true, cwd: c.spec.workingDir ?? '/',
+    env,
+    stdio: ['ignore', fd, fd],
+    detached: true,
+    cwd: c.spec.workingDir ?? '/',
   });
   c.proc = proc;
   c.startedAt = now();
@@ -67,12 +70,26 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
 export async function killPod(run: Run, graceS: number): Promise<void> {
   run.killing = true;
   const procs = [...run.containers.values()].map((c) => c.proc).filter((p): p is ChildProcess => !!p);
-  const group = (p: ChildProcess, sig: NodeJS.Signals) => { try { process.kill(-p.pid!, sig); } catch { /* gone */ } };
+  const group = (p: ChildProcess, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-p.pid!, sig);
+    } catch {
+      /* gone */
+    }
+  };
   // as a container runtime does: SIGTERM to the container's main process only (boot forwards it to
   // etcd when it is done, e.g. after leaving the cluster), SIGKILL to everything after the grace
   // period; a paused (SIGSTOP) process ignores SIGTERM until SIGKILL, as under a real kubelet
-  for (const p of procs) { try { p.kill('SIGTERM'); } catch { /* gone */ } }
-  const timer = setTimeout(() => { for (const p of procs) group(p, 'SIGKILL'); }, graceS * 1000);
+  for (const p of procs) {
+    try {
+      p.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  const timer = setTimeout(() => {
+    for (const p of procs) group(p, 'SIGKILL');
+  }, graceS * 1000);
   const exited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
   await Promise.all(procs.map((p) => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
   clearTimeout(timer);

@@ -16,7 +16,10 @@ export function decodeSecret(secret: k8s.V1Secret): Record<string, string> {
 
 /** The env of container `c` of `run`; throws when a required secret or configmap key is missing. */
 export async function resolveEnv(
-  core: k8s.CoreV1Api, opts: EnvOptions, run: Run, c: k8s.V1Container,
+  core: k8s.CoreV1Api,
+  opts: EnvOptions,
+  run: Run,
+  c: k8s.V1Container,
 ): Promise<NodeJS.ProcessEnv> {
   const env: Record<string, string> = {
     PATH: [...(opts.extraPath ?? []), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
@@ -33,7 +36,7 @@ export async function resolveEnv(
     const data = from.secretRef
       ? decodeSecret(await core.readNamespacedSecret({ name: from.secretRef.name!, namespace: run.ns }))
       : from.configMapRef
-        ? (await core.readNamespacedConfigMap({ name: from.configMapRef.name!, namespace: run.ns })).data ?? {}
+        ? ((await core.readNamespacedConfigMap({ name: from.configMapRef.name!, namespace: run.ns })).data ?? {})
         : {};
     for (const [k, v] of Object.entries(data)) env[`${from.prefix ?? ''}${k}`] = v;
   }
@@ -86,19 +89,28 @@ export function fieldValue(run: Run, path: string): string {
   const ann = /^metadata\.annotations\['(.+)'\]$/.exec(path);
   if (ann) return m.annotations?.[ann[1]!] ?? '';
   switch (path) {
-    case 'metadata.name': return m.name!;
-    case 'metadata.namespace': return m.namespace!;
-    case 'metadata.uid': return m.uid!;
-    case 'spec.nodeName': return run.pod.spec!.nodeName ?? '';
-    case 'spec.serviceAccountName': return run.pod.spec!.serviceAccountName ?? '';
-    case 'status.podIP': return run.ip;
-    case 'status.hostIP': return '127.0.0.1';
-    default: return '';
+    case 'metadata.name':
+      return m.name!;
+    case 'metadata.namespace':
+      return m.namespace!;
+    case 'metadata.uid':
+      return m.uid!;
+    case 'spec.nodeName':
+      return run.pod.spec!.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return run.pod.spec!.serviceAccountName ?? '';
+    case 'status.podIP':
+      return run.ip;
+    case 'status.hostIP':
+      return '127.0.0.1';
+    default:
+      return '';
   }
 }
 
 /** $(VAR) expansion as the kubelet does it; $$ escapes. */
 export function expand(s: string, env: Record<string, string | undefined>): string {
-  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
-    (all, name: string | undefined) => (all === '$$' ? '$' : (env[name!] ?? all)));
+  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name: string | undefined) =>
+    all === '$$' ? '$' : (env[name!] ?? all),
+  );
 }

@@ -24,7 +24,7 @@ export class HostsFile {
       const short = `${hostname}.${subdomain}.${r.ns}`;
       lines.push(`${r.ip} ${short}.svc.${this.domain} ${short}.svc ${short}`);
     }
-    const text = lines.join('\n') + '\n';
+    const text = `${lines.join('\n')}\n`;
     if (text !== this.text) {
       writeFileSync(this.path, text); // in place: the bind mounts see the same inode
       this.text = text;

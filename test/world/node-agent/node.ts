@@ -19,7 +19,9 @@ export class NodeRegistration {
   /** Creates the Node (an existing one is kept) and sends the first heartbeat. */
   async register(): Promise<void> {
     const labels = {
-      'kubernetes.io/hostname': this.name, 'kubernetes.io/os': 'linux', 'topology.kubernetes.io/zone': 'local',
+      'kubernetes.io/hostname': this.name,
+      'kubernetes.io/os': 'linux',
+      'topology.kubernetes.io/zone': 'local',
     };
     try {
       await this.core.createNode({ body: { metadata: { name: this.name, labels } } });
@@ -46,8 +48,14 @@ export class NodeRegistration {
         metadata: { name: this.name, namespace },
         spec: { holderIdentity: this.name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() },
       };
-      try { await this.coord.replaceNamespacedLease({ name: this.name, namespace, body }); } catch {
-        try { await this.coord.createNamespacedLease({ namespace, body }); } catch { /* next time */ }
+      try {
+        await this.coord.replaceNamespacedLease({ name: this.name, namespace, body });
+      } catch {
+        try {
+          await this.coord.createNamespacedLease({ namespace, body });
+        } catch {
+          /* next time */
+        }
       }
     }
   }
@@ -57,14 +65,30 @@ export class NodeRegistration {
     return {
       capacity: { cpu: '2', memory: '24Gi', pods: '110' },
       allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
-      conditions: [{
-        type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test-world node agent',
-        lastHeartbeatTime: t, lastTransitionTime: t,
-      }],
-      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: this.name }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'test-world node agent',
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+        },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: this.name },
+      ],
       nodeInfo: {
-        architecture: 'amd64', bootID: '', containerRuntimeVersion: 'deis-etcd-test://1', kernelVersion: '',
-        kubeProxyVersion: '', kubeletVersion: 'v1.36.3', machineID: '', operatingSystem: 'linux', osImage: 'test world',
+        architecture: 'amd64',
+        bootID: '',
+        containerRuntimeVersion: 'deis-etcd-test://1',
+        kernelVersion: '',
+        kubeProxyVersion: '',
+        kubeletVersion: 'v1.36.3',
+        machineID: '',
+        operatingSystem: 'linux',
+        osImage: 'test world',
         systemUUID: '',
       },
     };

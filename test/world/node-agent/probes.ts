@@ -14,7 +14,9 @@ export async function probe(ip: string, c: k8s.V1Container, p: k8s.V1Probe): Pro
       const url = `http://${ip}:${port}${p.httpGet.path ?? '/'}`;
       const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       return res.status >= 200 && res.status < 400;
-    } catch { return false; }
+    } catch {
+      return false;
+    }
   }
   if (p.exec?.command) {
     const cmd = p.exec.command;
@@ -23,9 +25,15 @@ export async function probe(ip: string, c: k8s.V1Container, p: k8s.V1Probe): Pro
   if (p.tcpSocket) {
     const port = resolvePort(c, p.tcpSocket.port);
     return new Promise((resolve) => {
-      const s = createConnection({ host: ip, port }, () => { s.destroy(); resolve(true); });
+      const s = createConnection({ host: ip, port }, () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
-      s.setTimeout(timeoutMs, () => { s.destroy(); resolve(false); });
+      s.setTimeout(timeoutMs, () => {
+        s.destroy();
+        resolve(false);
+      });
     });
   }
   return true;

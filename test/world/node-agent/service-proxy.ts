@@ -5,8 +5,10 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type * as k8s from '@kubernetes/client-node';
 
-const isReady = (pod: k8s.V1Pod) => !!pod.status?.podIP && !pod.metadata?.deletionTimestamp
-  && !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (pod: k8s.V1Pod) =>
+  !!pod.status?.podIP &&
+  !pod.metadata?.deletionTimestamp &&
+  !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 export class ServiceProxy {
   private readonly core: k8s.CoreV1Api;
@@ -26,7 +28,9 @@ export class ServiceProxy {
       const ip = svc.spec?.clusterIP;
       if (!ip || ip === 'None' || !svc.spec?.selector) continue;
       const ns = svc.metadata!.namespace!;
-      const selector = Object.entries(svc.spec.selector).map(([k, v]) => `${k}=${v}`).join(',');
+      const selector = Object.entries(svc.spec.selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       for (const p of svc.spec.ports ?? []) {
         const key = `${ip}:${p.port}`;
         want.add(key);
@@ -39,7 +43,11 @@ export class ServiceProxy {
         this.listeners.set(key, server);
       }
     }
-    for (const [key, server] of this.listeners) if (!want.has(key)) { server.close(); this.listeners.delete(key); }
+    for (const [key, server] of this.listeners)
+      if (!want.has(key)) {
+        server.close();
+        this.listeners.delete(key);
+      }
   }
 
   close(): void {
@@ -50,13 +58,19 @@ export class ServiceProxy {
   private async forward(sock: Socket, ns: string, selector: string, p: k8s.V1ServicePort): Promise<void> {
     const pods = (await this.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items.filter(isReady);
     const pod = pods[Math.floor(Math.random() * pods.length)];
-    if (!pod) { sock.destroy(); return; }
+    if (!pod) {
+      sock.destroy();
+      return;
+    }
     const named = () => pod.spec!.containers.flatMap((c) => c.ports ?? []).find((cp) => cp.name === p.targetPort);
-    const target = typeof p.targetPort === 'number' ? p.targetPort
-      : p.targetPort ? (named()?.containerPort ?? p.port) : p.port;
+    const target =
+      typeof p.targetPort === 'number' ? p.targetPort : p.targetPort ? (named()?.containerPort ?? p.port) : p.port;
     const up = createConnection({ host: pod.status!.podIP!, port: target });
     sock.pipe(up).pipe(sock);
-    const end = () => { sock.destroy(); up.destroy(); };
+    const end = () => {
+      sock.destroy();
+      up.destroy();
+    };
     up.on('error', end);
     sock.on('error', end);
   }

@@ -52,13 +52,28 @@ export const now = () => new Date().toISOString();
 /** A new Run of `pod` at `ip`, its containers not started yet. */
 export function newRun(pod: k8s.V1Pod, ip: string, dir: string): Run {
   const run: Run = {
-    uid: pod.metadata!.uid!, ns: pod.metadata!.namespace!, name: pod.metadata!.name!, ip, dir, pod,
-    containers: new Map(), killing: false, startTime: now(), statusKey: '',
+    uid: pod.metadata!.uid!,
+    ns: pod.metadata!.namespace!,
+    name: pod.metadata!.name!,
+    ip,
+    dir,
+    pod,
+    containers: new Map(),
+    killing: false,
+    startTime: now(),
+    statusKey: '',
   };
   for (const c of pod.spec!.containers) {
     run.containers.set(c.name, {
-      spec: c, proc: undefined, restarts: 0, ready: false, startedAt: undefined, lastExit: undefined,
-      backoffUntil: 0, nextProbe: 0, waitingReason: 'ContainerCreating',
+      spec: c,
+      proc: undefined,
+      restarts: 0,
+      ready: false,
+      startedAt: undefined,
+      lastExit: undefined,
+      backoffUntil: 0,
+      nextProbe: 0,
+      waitingReason: 'ContainerCreating',
     });
   }
   return run;

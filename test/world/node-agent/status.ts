@@ -11,8 +11,14 @@ function containerStatus(run: Run, c: ContainerRun): k8s.V1ContainerStatus {
       ? { terminated: exited }
       : { waiting: { reason: c.lastExit ? 'CrashLoopBackOff' : (c.waitingReason ?? 'ContainerCreating') } };
   return {
-    name: c.spec.name, image: c.spec.image ?? '', imageID: '', ready: c.ready, restartCount: c.restarts,
-    started: !!c.proc, state, ...(exited ? { lastState: { terminated: exited } } : {}),
+    name: c.spec.name,
+    image: c.spec.image ?? '',
+    imageID: '',
+    ready: c.ready,
+    restartCount: c.restarts,
+    started: !!c.proc,
+    state,
+    ...(exited ? { lastState: { terminated: exited } } : {}),
   };
 }
 
@@ -22,18 +28,29 @@ export async function reportStatus(core: k8s.CoreV1Api, run: Run): Promise<void>
   const allReady = cs.every((c) => c.ready);
   const anyRunning = cs.some((c) => c.state?.running);
   const phase = anyRunning || cs.some((c) => c.restartCount > 0) ? 'Running' : 'Pending';
-  const cond = (type: string, ok: boolean): k8s.V1PodCondition =>
-    ({ type, status: ok ? 'True' : 'False', lastTransitionTime: new Date() });
+  const cond = (type: string, ok: boolean): k8s.V1PodCondition => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: new Date(),
+  });
   const states = cs.map((c) => [c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]);
   const key = JSON.stringify([phase, run.ip, states]);
   if (key === run.statusKey) return;
   const pod = await core.readNamespacedPod({ name: run.name, namespace: run.ns });
   if (pod.metadata!.uid !== run.uid) return;
   pod.status = {
-    ...pod.status, phase, hostIP: '127.0.0.1', hostIPs: [{ ip: '127.0.0.1' }], podIP: run.ip, podIPs: [{ ip: run.ip }],
+    ...pod.status,
+    phase,
+    hostIP: '127.0.0.1',
+    hostIPs: [{ ip: '127.0.0.1' }],
+    podIP: run.ip,
+    podIPs: [{ ip: run.ip }],
     startTime: new Date(run.startTime),
     conditions: [
-      cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', allReady), cond('Ready', allReady),
+      cond('PodScheduled', true),
+      cond('Initialized', true),
+      cond('ContainersReady', allReady),
+      cond('Ready', allReady),
     ],
     containerStatuses: cs,
   };

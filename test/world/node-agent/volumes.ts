@@ -21,7 +21,10 @@ export async function materializeVolumes(core: k8s.CoreV1Api, run: Run): Promise
       out.set(v.name, pv.spec!.hostPath!.path);
       continue;
     }
-    if (v.hostPath) { out.set(v.name, v.hostPath.path); continue; }
+    if (v.hostPath) {
+      out.set(v.name, v.hostPath.path);
+      continue;
+    }
     mkdirSync(dir, { recursive: true });
     out.set(v.name, dir);
     if (v.emptyDir) continue;
@@ -40,15 +43,22 @@ export async function materializeVolumes(core: k8s.CoreV1Api, run: Run): Promise
 
 /** A token of the pod's service account, bound to the pod, from the TokenRequest API. */
 async function writeToken(
-  core: k8s.CoreV1Api, dir: string, run: Run, src: k8s.V1ServiceAccountTokenProjection,
+  core: k8s.CoreV1Api,
+  dir: string,
+  run: Run,
+  src: k8s.V1ServiceAccountTokenProjection,
 ): Promise<void> {
   const sa = run.pod.spec!.serviceAccountName ?? 'default';
   const tr = await core.createNamespacedServiceAccountToken({
-    name: sa, namespace: run.ns,
-    body: { spec: {
-      audiences: src.audience ? [src.audience] : [], expirationSeconds: src.expirationSeconds ?? 3607,
-      boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: run.name, uid: run.uid },
-    } },
+    name: sa,
+    namespace: run.ns,
+    body: {
+      spec: {
+        audiences: src.audience ? [src.audience] : [],
+        expirationSeconds: src.expirationSeconds ?? 3607,
+        boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: run.name, uid: run.uid },
+      },
+    },
   });
   writeFileSync(join(dir, src.path), tr.status?.token ?? '');
 }
@@ -58,7 +68,10 @@ function writeDownward(dir: string, run: Run, items: k8s.V1DownwardAPIVolumeFile
 }
 
 /** Which keys of a Secret or ConfigMap become files, and whether it may be missing. */
-interface KeySource { items?: k8s.V1KeyToPath[]; optional?: boolean }
+interface KeySource {
+  items?: k8s.V1KeyToPath[];
+  optional?: boolean;
+}
 
 async function writeSecret(core: k8s.CoreV1Api, dir: string, ns: string, name: string, src: KeySource) {
   const read = async () => decodeSecret(await core.readNamespacedSecret({ name, namespace: ns }));
