@@ -2,8 +2,7 @@
 import { runProgram } from '../../internal/cli.ts';
 import { bootOptions, validateBoot } from '../../internal/config/boot.ts';
 import { runBoot } from '../../internal/boot/run.ts';
-import { connectEtcd } from '../../internal/etcd/client.ts';
-import { connectKube } from '../../internal/k8s/client.ts';
+import { realAdapters } from '../../internal/adapters.ts';
 
 export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return runProgram(
@@ -12,13 +11,7 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       summary: 'start one etcd member of a deis-etcd cluster: bootstrap, join or restart, then supervise it',
       options: bootOptions,
       validate: validateBoot,
-      run: (cfg, rt) =>
-        runBoot({
-          ...rt,
-          cfg,
-          kube: () => connectKube(rt.env, cfg.namespace),
-          connect: (endpoints) => connectEtcd({ endpoints }),
-        }),
+      run: (cfg, rt) => runBoot({ ...rt, cfg, ...realAdapters(rt.env, cfg.namespace) }),
     },
     argv,
     env,

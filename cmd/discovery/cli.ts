@@ -2,8 +2,7 @@
 import { runProgram } from '../../internal/cli.ts';
 import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
 import { runDiscovery } from '../../internal/discovery/run.ts';
-import { connectEtcd } from '../../internal/etcd/client.ts';
-import { connectKube } from '../../internal/k8s/client.ts';
+import { realAdapters } from '../../internal/adapters.ts';
 
 export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return runProgram(
@@ -12,13 +11,7 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       summary: 'run the in-cluster etcd v3 discovery service for a deis-etcd cluster',
       options: discoveryOptions,
       validate: validateDiscovery,
-      run: (cfg, rt) =>
-        runDiscovery({
-          ...rt,
-          cfg,
-          kube: () => connectKube(rt.env, cfg.namespace),
-          connect: (endpoints) => connectEtcd({ endpoints }),
-        }),
+      run: (cfg, rt) => runDiscovery({ ...rt, cfg, ...realAdapters(rt.env, cfg.namespace) }),
     },
     argv,
     env,

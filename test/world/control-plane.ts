@@ -170,17 +170,21 @@ export async function startControlPlane(opts: { dir?: string; host?: string } = 
     60_000,
     250,
   );
+  // what the controller manager and the scheduler share: the admin kubeconfig, no leader election
+  const componentFlags = async () => [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--leader-elect=false',
+    `--bind-address=${host}`,
+    `--secure-port=${await freePort(host)}`,
+  ];
   procs.push(
     startProcess(
       'kube-controller-manager',
       kubeTool('kube-controller-manager'),
       [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        `--bind-address=${host}`,
-        `--secure-port=${await freePort(host)}`,
+        ...(await componentFlags()),
         `--service-account-private-key-file=${f('sa.key')}`,
         `--root-ca-file=${f('ca.crt')}`,
         '--use-service-account-credentials=false',
@@ -192,20 +196,7 @@ export async function startControlPlane(opts: { dir?: string; host?: string } = 
     ),
   );
   procs.push(
-    startProcess(
-      'kube-scheduler',
-      kubeTool('kube-scheduler'),
-      [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        `--bind-address=${host}`,
-        `--secure-port=${await freePort(host)}`,
-        '--v=1',
-      ],
-      { logDir: dir },
-    ),
+    startProcess('kube-scheduler', kubeTool('kube-scheduler'), [...(await componentFlags()), '--v=1'], { logDir: dir }),
   );
   return {
     dir,
