@@ -69,8 +69,9 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
  * snapshot raises the committed index to the snapshot's but leaves the applied index where it was (0
  * for an empty data dir) until the next entry is applied; when its first publish is lost around the
  * snapshot, every retry fails at once with "too many requests", for as long as the cluster commits
- * nothing (an idle cluster: for ever). The promotion is such an entry. Settles when this member is a
- * voter; rejects when promoting fails or `stopped` fires.
+ * nothing (an idle cluster: for ever). The promotion is such an entry. Upstream: the same symptom is
+ * etcd-io/etcd#16436 (open). Settles when this member is a voter; rejects when promoting fails or
+ * `stopped` fires.
  */
 function promoteWhileStarting(
   ctx: BootContext,
