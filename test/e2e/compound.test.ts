@@ -1,6 +1,7 @@
 // Compound faults on the test world: scale-downs of any size issued right after a scale-up, a
-// majority lost at once (one pod forced) that heals through the quorum-loss recovery, and a joining
-// learner forced to stall that the join watchdog replaces. Each ends with exactly the replicas as
+// majority lost at once (one pod forced) that heals through the quorum-loss recovery, a scale-down
+// whose leavers cannot leave (quorum lost, recovered from the survivor's data), and a joining learner
+// forced to stall that the join watchdog replaces. Each ends with exactly the replicas as
 // started voters, no learner, no stale member, and the data written before the fault.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -85,6 +86,25 @@ test('2 of 3 lost at once (one forced): the survivor recovers quorum, the replac
   );
   assert.is(recovered.length, 1, `deis-etcd-0 forced a new cluster once: ${await recoveryLines('deis-etcd-0')}`);
   assert.equal([...(recovered[0]!.lost as string[])].sort(), ['deis-etcd-1', 'deis-etcd-2']);
+});
+
+test('quorum lost by a scale-down whose leavers could not leave: the survivor recovers with its data', async () => {
+  await threeMembers();
+  await writeKeys('scaled', 20);
+  // paused, the leavers can neither answer nor leave: deis-etcd-0 loses quorum and cannot remove them;
+  // they are killed after their grace period, gone for good (ordinal >= replicas)
+  for (const pod of ['deis-etcd-1', 'deis-etcd-2']) world.faults.signal(ns, pod, 'SIGSTOP');
+  await world.faults.scaleStatefulSet(ns, set, 1);
+  await m.converged(1, { timeoutMs: 150_000 });
+  assert.is(await countKeys('scaled'), 20, 'writes acknowledged by all three are on the survivor');
+  assert.is(await countKeys('before'), 50);
+  const recovered = await said(
+    'deis-etcd-0',
+    "recovering quorum: restarting etcd from this member's data with --force-new-cluster",
+  );
+  const last = recovered.at(-1);
+  assert.ok(last && /scaled away/.test(String(last.reason)), `recovered: ${await recoveryLines('deis-etcd-0')}`);
+  assert.equal([...(last!.lost as string[])].sort(), ['deis-etcd-1', 'deis-etcd-2']);
 });
 
 test('a joining learner that stalls (its first etcd paused at once) is removed and joins again', async () => {
