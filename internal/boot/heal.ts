@@ -65,7 +65,7 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
  * off a leaving leader, or one removal that keeps quorum), so that removals never depend on the
  * leavers finishing within their grace period. Returns what it did.
  */
-export async function scaleDownPass(ctx: BootContext): Promise<string | undefined> {
+export async function scaleDownPass(ctx: BootContext, seen: { replicas?: number } = {}): Promise<string | undefined> {
   if (!ctx.kube) return undefined;
   return withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
@@ -73,6 +73,10 @@ export async function scaleDownPass(ctx: BootContext): Promise<string | undefine
     const scale = await scaleOf(ctx);
     if (!scale || scale.replicas === undefined) return undefined;
     const { set, replicas } = scale;
+    if (replicas !== seen.replicas && replicas > 0 && replicas % 2 === 0) {
+      ctx.log.warn('even replicas: the cluster tolerates no more failures than one member fewer', { replicas });
+    }
+    seen.replicas = replicas;
     const { members } = await etcd.memberList();
     if (!members.some((m) => (ordinalIn(m.name, set) ?? -1) >= replicas)) return undefined;
     const step = scaleDownStep(await memberViews(etcd, members), st.leader, set, replicas);
@@ -102,6 +106,7 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
     need = resolve;
   });
   let said = '';
+  const scaleSeen: { replicas?: number } = {};
   /** Logs a failing pass once per distinct error (a pass runs every second). */
   const once = (msg: string, err: unknown) => {
     const key = `${msg}: ${err instanceof Error ? err.message : String(err)}`;
@@ -124,7 +129,7 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
         break;
       }
       if (q?.kind === 'wait') continue;
-      if (await scaleDownPass(ctx).catch((err) => void once('scale-down pass failed', err))) continue;
+      if (await scaleDownPass(ctx, scaleSeen).catch((err) => void once('scale-down pass failed', err))) continue;
       if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
       lastHeal = ctx.clock.now();
       await healPass(ctx, state).catch((err) => once('heal pass failed', err));

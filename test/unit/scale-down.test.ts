@@ -139,6 +139,21 @@ test('leader pass: 5 -> 1 removes the four leaving members one per pass, highest
   );
 });
 
+test('leader pass: even replicas work and are warned about once per change', async () => {
+  const cluster = cluster5();
+  const kube = FakeKube.withPods(5);
+  kube.replicas = 4;
+  const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1' }, { cluster, kube });
+  f.ctx.member.id = '1';
+  const seen = {};
+  assert.is(await scaleDownPass(f.ctx, seen), 'remove 5');
+  assert.is(await scaleDownPass(f.ctx, seen), undefined);
+  assert.equal(
+    f.log.entries.filter((e) => String(e.msg).startsWith('even replicas')).map((e) => e.replicas),
+    [4],
+  );
+});
+
 test('leader pass: a follower does nothing; a leaving leader first moves leadership to a staying member', async () => {
   const cluster = cluster5();
   cluster.leader = '5';
