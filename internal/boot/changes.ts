@@ -8,7 +8,7 @@ import type { MemberView, Removal } from '../membership/decide.ts';
 import { scaleDownStep } from '../membership/scale.ts';
 import { retry } from '../retry.ts';
 import { initialCluster } from '../supervisor/etcd-args.ts';
-import { withEtcd, type BootContext } from './context.ts';
+import { withEtcd, withLocal, type BootContext } from './context.ts';
 import type { ChangeKind } from './metrics.ts';
 import { look, memberViews, scaleOf, type Observed, type Quiet } from './observe.ts';
 import type { JoinWatchdog } from './watchdog.ts';
@@ -171,9 +171,8 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
   }
   const scaleDown = !!scale && scale.replicas !== undefined && scale.ordinal >= scale.replicas;
   if (scale) ctx.log.info('stopping', { ordinal: scale.ordinal, replicas: scale.replicas, scaleDown });
-  const self = [ctx.self.clientUrl];
   if (!scale || !scaleDown || scale.replicas === undefined) {
-    await withEtcd(ctx, self, async (etcd) => {
+    await withLocal(ctx, async (etcd) => {
       const st = await etcd.status(ctx.self.clientUrl);
       await handOff(ctx, etcd, await memberViews(etcd, (await etcd.memberList()).members), st.leader);
     }).catch((err) => ctx.log.warn('handing leadership away failed', { err }));
@@ -183,7 +182,7 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
   const deadline = ctx.clock.now() + ctx.cfg.leaveTimeoutS * 1000;
   let lastErr: unknown;
   while (etcdRunning() && ctx.clock.now() < deadline) {
-    const removed = await withEtcd(ctx, self, async (etcd) => {
+    const removed = await withLocal(ctx, async (etcd) => {
       const st = await etcd.status(ctx.self.clientUrl);
       const { members } = await etcd.memberList();
       if (!members.some((m) => m.id === myId)) return true;

@@ -39,6 +39,8 @@ export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
   readonly noData: LeaseKeeper;
   /** Filled in once this member's etcd runs. */
   readonly member: { id?: string; clusterId?: string };
+  /** One client for this member's own etcd, kept for the passes that run every second (closed at exit). */
+  readonly local: { client?: EtcdApi };
 }
 
 /** Learns who this member is (pod IP from the API when not configured) and wires the shared parts. */
@@ -93,7 +95,16 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log,
     'no-data record',
   );
-  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member };
+  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local: {} };
+}
+
+/** Runs fn with the kept client for this member's own etcd. */
+export function withLocal<T>(
+  ctx: Pick<BootContext, 'connect' | 'self' | 'local'>,
+  fn: (etcd: EtcdApi) => Promise<T>,
+): Promise<T> {
+  ctx.local.client ??= ctx.connect([ctx.self.clientUrl]);
+  return fn(ctx.local.client);
 }
 
 /** Runs fn with a client for the given endpoints, closing it afterwards. */

@@ -5,7 +5,7 @@ import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
 import { removals } from '../membership/decide.ts';
 import { ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
-import { withEtcd, type BootContext } from './context.ts';
+import { withLocal, type BootContext } from './context.ts';
 import { memberViews, scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
@@ -24,7 +24,7 @@ export interface HealResult {
 /** One heal pass against this member's own etcd. */
 export async function healPass(ctx: BootContext, state: HealState): Promise<HealResult> {
   const out: HealResult = { leader: false, promoted: [], removed: [] };
-  await withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
+  await withLocal(ctx, async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
     const { members } = await etcd.memberList();
     ctx.metrics.set('deis_etcd_members', members.length);
@@ -67,7 +67,7 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
  */
 export async function scaleDownPass(ctx: BootContext, seen: { replicas?: number } = {}): Promise<string | undefined> {
   if (!ctx.kube) return undefined;
-  return withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
+  return withLocal(ctx, async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
     if (st.leader !== ctx.member.id) return undefined;
     const scale = await scaleOf(ctx);

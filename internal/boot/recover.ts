@@ -7,7 +7,7 @@ import { DeisError } from '../errors.ts';
 import type { EtcdApi, Member } from '../etcd/client.ts';
 import { quorumRecovery, type QuorumPlan, type VoterView } from '../membership/recover.ts';
 import { etcdHealthy, waitUntil, type Child } from '../supervisor/supervisor.ts';
-import { withEtcd, type BootContext } from './context.ts';
+import { withEtcd, withLocal, type BootContext } from './context.ts';
 import { spawnEtcd, STOP_GRACE_MS } from './member.ts';
 import { scaleOf } from './observe.ts';
 
@@ -58,7 +58,7 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
     if (reason !== state.said) ctx.log.warn('no quorum', { reason });
     state.said = reason;
   };
-  return withEtcd(ctx, [ctx.self.clientUrl], async (etcd) => {
+  return withLocal(ctx, async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
     if (st.leader !== '0') {
       if (state.lostSince !== undefined)

@@ -53,6 +53,7 @@ export async function runBoot(d: BootDeps): Promise<number> {
     await ctx.heartbeat.stop();
     if (etcd.child?.running()) await etcd.child.stop(STOP_GRACE_MS);
     ctx.registry?.close();
+    ctx.local.client?.close();
     server.close();
   }
 }
