@@ -1,0 +1,115 @@
+// One chaos run on a started test world: deploy the local overlay (3 members), start the workload,
+// inject `faults` seeded faults one after another, each followed by the wait until healed, then
+// stop the workload, read every acknowledged write back and check the history with porcupine. The
+// result is what the report prints and the e2e test asserts on. Every wait is bounded.
+import { join } from 'node:path';
+import { members } from '../helpers/members.ts';
+import { repoRoot, type TestWorld } from '../world/world.ts';
+import { checkLinearizable, readBack, type Verdict } from './check.ts';
+import { inject, pickFault, seeded, waitHealed, type FaultResult } from './faults.ts';
+import { startWorkload } from './workload.ts';
+
+export interface ChaosOptions {
+  faults: number;
+  seed: number;
+  /** the longest wait for one heal */
+  healTimeoutMs?: number;
+  /** progress lines (one per fault) */
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  seed: number;
+  faultsRequested: number;
+  faults: FaultResult[];
+  ops: { total: number; puts: number; gets: number; acked: number; failed: number; unknown: number };
+  ackedWritesLost: number;
+  lost: { key: string; want: string; got: string | null }[];
+  verdict: Verdict;
+  durationMs: number;
+  /** why the run stopped early, if it did (a fault that did not heal) */
+  stoppedEarly?: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<ChaosResult> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const healTimeoutMs = opts.healTimeoutMs ?? 180_000;
+  const random = seeded(opts.seed);
+  const m = members(world, 'deis-etcd');
+  await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
+  await waitHealed(world, m, 3, 180_000);
+
+  const prefix = `chaos/${opts.seed}`;
+  const workload = startWorkload(m, {
+    prefix,
+    random: seeded(opts.seed ^ 0x5eed),
+    clients: 3,
+    pauseMs: 100,
+    opTimeoutMs: 5000,
+  });
+  const results: FaultResult[] = [];
+  let replicas = 3;
+  let stoppedEarly: string | undefined;
+  try {
+    await sleep(2000);
+    for (let i = 0; i < opts.faults; i++) {
+      const f = pickFault(replicas, random);
+      const at = new Date().toISOString();
+      const t = performance.now();
+      let error: string | undefined;
+      try {
+        await inject(world, f, random);
+        await waitHealed(world, m, f.to, healTimeoutMs);
+      } catch (err) {
+        error = String(err).slice(0, 2000);
+      }
+      const r: FaultResult = {
+        ...f,
+        at,
+        healed: !error,
+        healMs: Math.round(performance.now() - t),
+        ...(error ? { error } : {}),
+      };
+      results.push(r);
+      replicas = f.to;
+      log(
+        `fault ${i + 1}/${opts.faults}: ${f.kind} ${f.pods.join(',') || `${f.from}->${f.to}`}: ` +
+          (r.healed ? `healed in ${r.healMs} ms` : `NOT healed: ${error!.split('\n')[0]}`),
+      );
+      if (error) {
+        stoppedEarly = `fault ${i + 1} (${f.kind}) did not heal`;
+        break;
+      }
+      await sleep(1000 + Math.floor(random() * 2000)); // some traffic between faults
+    }
+  } finally {
+    await workload.stop();
+  }
+
+  const history = workload.ops;
+  const back = await readBack(m, prefix, history, workload.now);
+  const full = [...history, ...back.reads];
+  const verdict = await checkLinearizable(full);
+  const puts = history.filter((o) => o.input.op === 'put');
+  return {
+    seed: opts.seed,
+    faultsRequested: opts.faults,
+    faults: results,
+    ops: {
+      total: history.length,
+      puts: puts.length,
+      gets: history.length - puts.length,
+      acked: history.filter((o) => o.output.ok).length,
+      failed: history.filter((o) => !o.output.ok && !o.output.unknown).length,
+      unknown: history.filter((o) => o.output.unknown).length,
+    },
+    ackedWritesLost: back.lost.length,
+    lost: back.lost.slice(0, 20),
+    verdict,
+    durationMs: Date.now() - started,
+    ...(stoppedEarly ? { stoppedEarly } : {}),
+  };
+}
