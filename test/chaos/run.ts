@@ -3,7 +3,8 @@
 // write was lost or the history is not linearizable.
 //
 // Usage: node test/chaos/run.ts
-// Env:   CHAOS_FAULTS (default 50), CHAOS_SEED (default: from the clock; printed), DEIS_ETCD_TEST_ETCD=3.7
+// Env:   CHAOS_FAULTS (default 50), CHAOS_SEED (default: from the clock; printed), DEIS_ETCD_TEST_ETCD=3.7,
+//        CHAOS_POD_NET (default 60: pods get 127.60.x.y, apart from the 127.10.x.y of `make up` and the e2e tests)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { etcdVersion } from '../world/tools.ts';
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const seed = envInt('CHAOS_SEED', Date.now() % 2 ** 31, 0, 2 ** 31 - 1);
   const etcd = etcdVersion();
   console.log(`chaos: ${faults} faults, seed ${seed}, etcd ${etcd}`);
-  const world = await startTestWorld();
+  const podNet = envInt('CHAOS_POD_NET', 60, 11, 99);
+  const world = await startTestWorld({ podNet });
   try {
     const result = await runChaos(world, { faults, seed, log: (l) => console.log(l) });
     const at = new Date().toISOString();

@@ -45,13 +45,15 @@ export interface TestWorld {
 }
 
 export async function startTestWorld(
-  opts: { dir?: string; programs?: Record<string, string[]> } = {},
+  opts: { dir?: string; programs?: Record<string, string[]>; podNet?: number } = {},
 ): Promise<TestWorld> {
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
   const agent = new NodeAgent({
     kubeconfig: cp.kubeconfig, apiHost: cp.host, apiPort: cp.port, stateDir: join(dir, 'node'),
     programs: opts.programs ?? defaultPrograms(), extraPath: [join(etcdTool('etcd'), '..')],
+    // a second world on the machine (make up, another test run) needs its own pod addresses
+    ...(opts.podNet !== undefined ? { podNet: opts.podNet } : {}),
   });
   await agent.start();
   const kc = new k8s.KubeConfig();
