@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { members } from '../helpers/members.ts';
 import { repoRoot, type TestWorld } from '../world/world.ts';
 import { checkLinearizable, readBack, type Verdict } from './check.ts';
-import { inject, pickFault, seeded, waitHealed, type FaultResult } from './faults.ts';
+import { inject, pickFault, seeded, waitHealed, type Fault, type FaultResult } from './faults.ts';
 import { startWorkload } from './workload.ts';
 
 export interface ChaosOptions {
@@ -30,6 +30,9 @@ export interface ChaosResult {
   /** why the run stopped early, if it did (a fault that did not heal) */
   stoppedEarly?: string;
 }
+
+/** What a fault hit, for the progress line. */
+const target = (f: Fault) => (f.kind === 'scale' ? `${f.from}->${f.to}` : f.pods.join(',') || 'discovery');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -76,7 +79,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
       results.push(r);
       replicas = f.to;
       log(
-        `fault ${i + 1}/${opts.faults}: ${f.kind} ${f.pods.join(',') || `${f.from}->${f.to}`}: ` +
+        `fault ${i + 1}/${opts.faults}: ${f.kind} ${target(f)}: ` +
           (r.healed ? `healed in ${r.healMs} ms` : `NOT healed: ${error!.split('\n')[0]}`),
       );
       if (error) {
