@@ -11,7 +11,8 @@ import { startTestWorld, type TestWorld } from '../world/world.ts';
 let world: TestWorld;
 
 test.before(async () => {
-  world = await startTestWorld();
+  // pods on 127.61.x.y: apart from the 127.10.x.y of the other e2e files and of a `make up` world
+  world = await startTestWorld({ podNet: 61 });
 });
 test.after(async () => {
   await world?.stop();
