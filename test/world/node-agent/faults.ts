@@ -34,8 +34,19 @@ export class Faults {
    */
   signalProcess(ns: string, pod: string, which: string, sig: NodeJS.Signals, container?: string): number[] {
     const group = this.pods.processGroup(ns, pod, container);
-    const pids = which === 'main' ? [group] : groupMembers(group).filter((p) => p.comm === which).map((p) => p.pid);
-    for (const pid of pids) { try { process.kill(pid, sig); } catch { /* gone meanwhile */ } }
+    const pids =
+      which === 'main'
+        ? [group]
+        : groupMembers(group)
+            .filter((p) => p.comm === which)
+            .map((p) => p.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
     return pids;
   }
 
@@ -78,7 +89,11 @@ function groupMembers(pgid: number): { pid: number; comm: string }[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
-    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; }
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
     // "pid (comm) state ppid pgrp ...": comm may hold spaces or parentheses, so split after the last ')'
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
