@@ -1,6 +1,6 @@
-// The chaos suite's final checks: every acknowledged put readable with its value (one range read of
-// the run's prefix once the cluster healed, whose reads join the history), and the porcupine verdict
-// on the whole history (build/tools/porcupine, etcd's robustness tests' checker).
+// The chaos suite's final checks: every acknowledged put of a written-once key readable with its value
+// (one range read of the run's prefix once the cluster healed, whose reads join the history), and the
+// porcupine verdict on the whole history (build/tools/porcupine, etcd's robustness tests' checker).
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { Members } from '../helpers/members.ts';
 import { tempDir } from '../world/procs.ts';
 import { porcupineTool } from '../world/tools.ts';
-import type { Op } from './workload.ts';
+import { registerPrefix, type Op } from './workload.ts';
 
 const run = promisify(execFile);
 
@@ -19,19 +19,24 @@ export interface ReadBack {
   reads: Op[];
 }
 
-/** Reads every key under prefix once and compares with the acknowledged puts; `now` is the history's clock. */
+/**
+ * Reads every key under prefix once and compares the written-once keys with their acknowledged puts
+ * (a register's last value is porcupine's to judge); `now` is the history's clock.
+ */
 export async function readBack(m: Members, prefix: string, history: Op[], now: () => number): Promise<ReadBack> {
   const call = now();
   const all = await m.withClient((c) => c.getAll().prefix(`${prefix}/`).strings(), 60_000);
   const ret = now();
   const puts = history.filter((o) => o.input.op === 'put');
+  const registers = registerPrefix(prefix);
   const lost = puts
-    .filter((o) => o.output.ok && all[o.input.key] !== o.input.value)
+    .filter((o) => o.output.ok && !o.input.key.startsWith(registers) && all[o.input.key] !== o.input.value)
     .map((o) => ({ key: o.input.key, want: o.input.value!, got: all[o.input.key] ?? null }));
-  const reads: Op[] = puts.map((o) => ({
+  const keys = [...new Set(puts.map((o) => o.input.key))];
+  const reads: Op[] = keys.map((key) => ({
     client: -1,
-    input: { op: 'get', key: o.input.key },
-    output: { ok: true, value: all[o.input.key] ?? null },
+    input: { op: 'get', key },
+    output: { ok: true, value: all[key] ?? null },
     call,
     return: ret,
   }));

@@ -1,5 +1,6 @@
-// The chaos suite's client workload: a few concurrent clients put unique keys with unique values and
-// read keys written before (linearizable gets) through the real etcd client, against the member pods
+// The chaos suite's client workload: a few concurrent clients put unique keys with unique values, read
+// keys written before (linearizable gets) and overwrite a few shared register keys (unique values), all
+// through the real etcd client, against the member pods
 // that are Ready, at a bounded rate. Every operation is recorded with its invoke and return times
 // (ns since the workload started) and its outcome: ok, fail (an error came back) or unknown (no
 // answer within the per-op timeout). This is the history the porcupine checker reads.
@@ -26,6 +27,8 @@ export interface WorkloadOptions {
   pauseMs?: number;
   /** An operation without an answer within this is recorded as unknown. */
   opTimeoutMs?: number;
+  /** How many register keys (`${prefix}/r/<n>`, overwritten by every client) a quarter of the ops use. */
+  registers?: number;
   /** Seeded random numbers in [0, 1). */
   random: () => number;
 }
@@ -49,6 +52,7 @@ export function startWorkload(m: Members, opts: WorkloadOptions): Workload {
   const clients = opts.clients ?? 3;
   const pauseMs = opts.pauseMs ?? 100;
   const opTimeoutMs = opts.opTimeoutMs ?? 5000;
+  const registers = opts.registers ?? 8;
   const t0 = process.hrtime.bigint();
   const now = () => Number(process.hrtime.bigint() - t0);
   const ops: Op[] = [];
@@ -95,23 +99,15 @@ export function startWorkload(m: Members, opts: WorkloadOptions): Workload {
         conns.add(c);
       }
       const put = written.length === 0 || opts.random() < 0.5;
-      const op: Op = put
-        ? {
-            client: id,
-            input: { op: 'put', key: `${opts.prefix}/c${id}/${seq}`, value: `${opts.prefix}:c${id}:${seq++}` },
-            output: { ok: false },
-            call: 0,
-            return: 0,
-          }
-        : // mostly recent keys (the interesting reads), sometimes any key written so far
-          {
-            client: id,
-            input: { op: 'get', key: pick(written, opts.random) },
-            output: { ok: false },
-            call: 0,
-            return: 0,
-          };
-      if (put) written.push(op.input.key);
+      // one op in four goes to a register key that every client overwrites: porcupine then checks the
+      // order of the writes, not only that each is seen; the other keys are written once
+      const register =
+        opts.random() < 0.25 ? registerKey(opts.prefix, Math.floor(opts.random() * registers)) : undefined;
+      // reads of written-once keys: mostly recent ones (the interesting reads), sometimes any
+      const key = register ?? (put ? `${opts.prefix}/c${id}/${seq}` : pick(written, opts.random));
+      const input: Op['input'] = put ? { op: 'put', key, value: `${opts.prefix}:c${id}:${seq++}` } : { op: 'get', key };
+      const op: Op = { client: id, input, output: { ok: false }, call: 0, return: 0 };
+      if (put && !register) written.push(key);
       const conn = c!;
       op.call = now();
       const call = put
@@ -156,6 +152,10 @@ export function startWorkload(m: Members, opts: WorkloadOptions): Workload {
     },
   };
 }
+
+/** Where a run's register keys live: overwritten by every client, unlike the written-once keys. */
+export const registerPrefix = (prefix: string): string => `${prefix}/r/`;
+const registerKey = (prefix: string, n: number): string => `${registerPrefix(prefix)}${n}`;
 
 /** A key to read: one of the last 50 written, or (one time in five) any. */
 function pick(keys: string[], random: () => number): string {

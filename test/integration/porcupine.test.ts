@@ -50,6 +50,22 @@ const rows: { name: string; history: Op[]; want: boolean }[] = [
     history: [put(0, 'a', '1', 1, 5, { ok: false, unknown: true }), get(1, 'a', '1', 6, 7), get(1, 'a', null, 8, 9)],
   },
   {
+    name: 'an overwritten value read after the overwrite is a stale read',
+    want: false,
+    history: [put(0, 'r', '1', 1, 2), put(1, 'r', '2', 3, 4), get(2, 'r', '1', 5, 6)],
+  },
+  {
+    name: 'concurrent overwrites may land in either order, but reads agree on one',
+    want: false,
+    history: [
+      put(0, 'r', '1', 1, 4),
+      put(1, 'r', '2', 1, 4),
+      get(2, 'r', '1', 5, 6),
+      get(2, 'r', '2', 7, 8),
+      get(3, 'r', '1', 9, 10),
+    ],
+  },
+  {
     name: 'keys are independent',
     want: true,
     history: [put(0, 'a', '1', 1, 2), put(0, 'b', '2', 3, 4), get(1, 'a', '1', 5, 6), get(1, 'b', '2', 5, 6)],
