@@ -7,7 +7,7 @@ import { members } from '../helpers/members.ts';
 import { repoRoot, type TestWorld } from '../world/world.ts';
 import { checkLinearizable, readBack, type Verdict } from './check.ts';
 import { inject, pickFault, seeded, waitHealed, type Fault, type FaultResult } from './faults.ts';
-import { startWorkload } from './workload.ts';
+import { startWorkload, type Op } from './workload.ts';
 
 export interface ChaosOptions {
   faults: number;
@@ -29,6 +29,8 @@ export interface ChaosResult {
   durationMs: number;
   /** why the run stopped early, if it did (a fault that did not heal) */
   stoppedEarly?: string;
+  /** every recorded operation and the read-back, as porcupine checked them */
+  history: Op[];
 }
 
 /** What a fault hit, for the progress line. */
@@ -112,6 +114,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
     ackedWritesLost: back.lost.length,
     lost: back.lost.slice(0, 20),
     verdict,
+    history: full,
     durationMs: Date.now() - started,
     ...(stoppedEarly ? { stoppedEarly } : {}),
   };

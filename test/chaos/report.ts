@@ -31,7 +31,7 @@ function stats(heals: { healMs: number; healed: boolean }[]): HealStats {
   };
 }
 
-export interface Report extends ChaosResult {
+export interface Report extends Omit<ChaosResult, 'history'> {
   etcd: string;
   at: string;
   heal: HealStats;
@@ -41,7 +41,8 @@ export interface Report extends ChaosResult {
 export function report(r: ChaosResult, etcd: string, at = new Date().toISOString()): Report {
   const kinds = [...new Set(r.faults.map((f) => f.kind))].sort();
   const byKind = Object.fromEntries(kinds.map((k) => [k, stats(r.faults.filter((f) => f.kind === k))]));
-  return { ...r, etcd, at, heal: stats(r.faults), byKind };
+  const { history: _, ...rest } = r; // the history goes to a file of its own
+  return { ...rest, etcd, at, heal: stats(r.faults), byKind };
 }
 
 const s = (ms: number) => (ms / 1000).toFixed(1);
@@ -69,7 +70,7 @@ export function markdown(rep: Report): string {
 }
 
 /** Whether the run kept every promise: all faults healed, nothing acknowledged lost, linearizable. */
-export function passed(rep: ChaosResult): boolean {
+export function passed(rep: Omit<ChaosResult, 'history'>): boolean {
   return (
     !rep.stoppedEarly &&
     rep.faults.every((f) => f.healed) &&

@@ -1,6 +1,6 @@
 // `make chaos`: one chaos run on a fresh test world; prints the markdown tables and writes the JSON
-// report to bench/results/chaos-<time>.json. Exit code 1 when a fault did not heal, an acknowledged
-// write was lost or the history is not linearizable.
+// report to bench/results/chaos-<time>.json, the history beside it (chaos-<time>.history.json). Exit
+// code 1 when a fault did not heal, an acknowledged write was lost or the history is not linearizable.
 //
 // Usage: node test/chaos/run.ts
 // Env:   CHAOS_FAULTS (default 50), CHAOS_SEED (default: from the clock; printed), DEIS_ETCD_TEST_ETCD=3.7,
@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `chaos-${at.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(rep, null, 2)}\n`);
+    // the history in the checker's input format: build/tools/porcupine can check it again
+    writeFileSync(file.replace(/\.json$/, '.history.json'), JSON.stringify({ ops: result.history }));
     console.log(`\n${markdown(rep)}\n\nreport: ${file}`);
     if (!passed(rep)) process.exitCode = 1;
   } finally {
