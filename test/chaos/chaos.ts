@@ -29,6 +29,8 @@ export interface ChaosResult {
   durationMs: number;
   /** why the run stopped early, if it did (a fault that did not heal) */
   stoppedEarly?: string;
+  /** why the acknowledged writes could not be read back (then ackedWritesLost tells nothing) */
+  readBackError?: string;
   /** every recorded operation and the read-back, as porcupine checked them */
   history: Op[];
 }
@@ -95,7 +97,12 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
   }
 
   const history = workload.ops;
-  const back = await readBack(m, prefix, history, workload.now);
+  // after a fault that did not heal the read-back may fail too: the history is still checked
+  let readBackError: string | undefined;
+  const back = await readBack(m, prefix, history, workload.now).catch((err: unknown) => {
+    readBackError = String(err).slice(0, 2000);
+    return { lost: [], reads: [] };
+  });
   const full = [...history, ...back.reads];
   const verdict = await checkLinearizable(full);
   const puts = history.filter((o) => o.input.op === 'put');
@@ -117,5 +124,6 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
     history: full,
     durationMs: Date.now() - started,
     ...(stoppedEarly ? { stoppedEarly } : {}),
+    ...(readBackError ? { readBackError } : {}),
   };
 }

@@ -65,7 +65,7 @@ export function markdown(rep: Report): string {
     '| ops | acked | failed | unknown | acked writes lost | linearizable (porcupine) |',
     '|---|---|---|---|---|---|',
     `| ${rep.ops.total} (${rep.ops.puts} puts, ${rep.ops.gets} gets) | ${rep.ops.acked} | ${rep.ops.failed} | ` +
-      `${rep.ops.unknown} | ${rep.ackedWritesLost} | ${lin} (${rep.verdict.checked} ops checked) |`,
+      `${rep.ops.unknown} | ${rep.readBackError ? 'not read back' : rep.ackedWritesLost} | ${lin} (${rep.verdict.checked} ops checked) |`,
   ].join('\n');
 }
 
@@ -73,6 +73,7 @@ export function markdown(rep: Report): string {
 export function passed(rep: Omit<ChaosResult, 'history'>): boolean {
   return (
     !rep.stoppedEarly &&
+    !rep.readBackError &&
     rep.faults.every((f) => f.healed) &&
     rep.ackedWritesLost === 0 &&
     rep.verdict.linearizable === true

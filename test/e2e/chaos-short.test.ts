@@ -25,6 +25,7 @@ test('10 faults: every one heals, no acknowledged write lost, the history is lin
   const unhealed = r.faults.filter((f) => !f.healed).map((f) => `${f.kind} ${f.pods.join()}: ${f.error}`);
   assert.equal(unhealed, [], 'every fault healed');
   assert.is(r.faults.length, 10, 'all 10 faults ran');
+  assert.is(r.readBackError, undefined, 'the acknowledged writes were read back');
   assert.equal(r.lost, [], 'no acknowledged write lost');
   assert.ok(r.ops.acked > 0, 'the workload made progress');
   assert.is(r.verdict.linearizable, true, `porcupine: ${JSON.stringify(r.verdict)}`);
