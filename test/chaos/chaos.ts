@@ -2,6 +2,7 @@
 // inject `faults` seeded faults one after another, each followed by the wait until healed, then
 // stop the workload, read every acknowledged write back and check the history with porcupine. The
 // result is what the report prints and the e2e test asserts on. Every wait is bounded.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { members } from '../helpers/members.ts';
 import { repoRoot, type TestWorld } from '../world/world.ts';
@@ -14,6 +15,12 @@ export interface ChaosOptions {
   seed: number;
   /** the longest wait for one heal */
   healTimeoutMs?: number;
+  /**
+   * Where to keep the logs of every member and discovery incarnation when a heal takes longer than
+   * slowHealMs or fails (the world's own copies go with its temp dir); none kept without it.
+   */
+  logsDir?: string;
+  slowHealMs?: number;
   /** progress lines (one per fault) */
   log?: (line: string) => void;
 }
@@ -35,9 +42,26 @@ export interface ChaosResult {
   history: Op[];
 }
 
+/** Copies the logs of every member pod name (all incarnations) and of the discovery pods into dir. */
+async function keepLogs(world: TestWorld, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const discovery = await world.core.listNamespacedPod({ namespace: ns, labelSelector: discoverySelector });
+  const names = [
+    ...Array.from({ length: 5 }, (_, n) => `deis-etcd-${n}`),
+    ...discovery.items.map((p) => p.metadata!.name!),
+  ];
+  for (const pod of names) {
+    const text = await world.agent.logs(ns, pod).catch(() => '');
+    if (text) writeFileSync(join(dir, `${pod}.log`), text);
+  }
+  return dir;
+}
+
 /** What a fault hit, for the progress line. */
 const target = (f: Fault) => (f.kind === 'scale' ? `${f.from}->${f.to}` : f.pods.join(',') || 'discovery');
 
+const ns = 'deis-etcd';
+const discoverySelector = 'app.kubernetes.io/component=discovery';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<ChaosResult> {
@@ -45,7 +69,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
   const log = opts.log ?? (() => {});
   const healTimeoutMs = opts.healTimeoutMs ?? 180_000;
   const random = seeded(opts.seed);
-  const m = members(world, 'deis-etcd');
+  const m = members(world, ns);
   await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
   await waitHealed(world, m, 3, 180_000);
 
@@ -81,6 +105,9 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
         ...(error ? { error } : {}),
       };
       results.push(r);
+      if (opts.logsDir && (error || r.healMs > (opts.slowHealMs ?? 60_000))) {
+        r.logs = await keepLogs(world, join(opts.logsDir, `fault-${i + 1}`)).catch((e: unknown) => String(e));
+      }
       replicas = f.to;
       log(
         `fault ${i + 1}/${opts.faults}: ${f.kind} ${target(f)}: ` +

@@ -35,6 +35,8 @@ export interface FaultResult extends Fault {
   /** from the injection to healed (or to giving up) */
   healMs: number;
   error?: string;
+  /** where the members' logs were kept after a slow or failed heal */
+  logs?: string;
 }
 
 const ns = 'deis-etcd';

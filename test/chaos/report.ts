@@ -65,7 +65,8 @@ export function markdown(rep: Report): string {
     '| ops | acked | failed | unknown | acked writes lost | linearizable (porcupine) |',
     '|---|---|---|---|---|---|',
     `| ${rep.ops.total} (${rep.ops.puts} puts, ${rep.ops.gets} gets) | ${rep.ops.acked} | ${rep.ops.failed} | ` +
-      `${rep.ops.unknown} | ${rep.readBackError ? 'not read back' : rep.ackedWritesLost} | ${lin} (${rep.verdict.checked} ops checked) |`,
+      `${rep.ops.unknown} | ${rep.readBackError ? 'not read back' : rep.ackedWritesLost} | ` +
+      `${lin} (${rep.verdict.checked} ops checked) |`,
   ].join('\n');
 }
 

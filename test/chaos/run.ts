@@ -28,8 +28,10 @@ async function main(): Promise<void> {
   console.log(`chaos: ${faults} faults, seed ${seed}, etcd ${etcd}`);
   const podNet = envInt('CHAOS_POD_NET', 60, 11, 99);
   const world = await startTestWorld({ podNet });
+  const started = new Date().toISOString();
   try {
-    const result = await runChaos(world, { faults, seed, log: (l) => console.log(l) });
+    const logsDir = join(repoRoot, 'bench/results', `chaos-${started.replace(/[:.]/g, '-')}-logs`);
+    const result = await runChaos(world, { faults, seed, logsDir, log: (l) => console.log(l) });
     const at = new Date().toISOString();
     const rep = report(result, etcd, at);
     const dir = join(repoRoot, 'bench/results');
