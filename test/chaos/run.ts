@@ -4,7 +4,8 @@
 //
 // Usage: node test/chaos/run.ts
 // Env:   CHAOS_FAULTS (default 50), CHAOS_SEED (default: from the clock; printed), DEIS_ETCD_TEST_ETCD=3.7,
-//        CHAOS_POD_NET (default 60: pods get 127.60.x.y, apart from the 127.10.x.y of `make up` and the e2e tests)
+//        CHAOS_POD_NET (default 60: pods get 127.60.x.y, apart from the 127.10.x.y of `make up` and the e2e tests),
+//        CHAOS_SLOW_HEAL_MS (default 60000: the members' logs are kept for a heal that takes longer)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { etcdVersion } from '../world/tools.ts';
@@ -27,11 +28,12 @@ async function main(): Promise<void> {
   const etcd = etcdVersion();
   console.log(`chaos: ${faults} faults, seed ${seed}, etcd ${etcd}`);
   const podNet = envInt('CHAOS_POD_NET', 60, 11, 99);
+  const slowHealMs = envInt('CHAOS_SLOW_HEAL_MS', 60_000, 0, 3_600_000);
   const world = await startTestWorld({ podNet });
   const started = new Date().toISOString();
   try {
     const logsDir = join(repoRoot, 'bench/results', `chaos-${started.replace(/[:.]/g, '-')}-logs`);
-    const result = await runChaos(world, { faults, seed, logsDir, log: (l) => console.log(l) });
+    const result = await runChaos(world, { faults, seed, logsDir, slowHealMs, log: (l) => console.log(l) });
     const at = new Date().toISOString();
     const rep = report(result, etcd, at);
     const dir = join(repoRoot, 'bench/results');
