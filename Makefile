@@ -124,6 +124,13 @@ status-direct: ## show the plain-process cluster
 	$(NODE) build/local/cluster.ts status
 
 ##@ Measure
+.PHONY: chaos
+chaos: deps ## chaos run on the test world (CHAOS_FAULTS=50, CHAOS_SEED): heal times, lost writes, porcupine verdict
+	$(TOOLS) etcd
+	$(TOOLS) kubernetes
+	$(TOOLS) porcupine
+	$(NODE) test/chaos/run.ts
+
 .PHONY: bench
 bench: deps ## benchmarks as ratios against etcd's floor (not a test; writes bench/results/)
 	build/tools/install.sh etcd-3.6

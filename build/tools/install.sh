@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the pinned test-world tools (etcd 3.6 + 3.7, the Kubernetes control plane and kubectl) from
-# their Go modules through the Go module proxy into a cache outside the repo. Idempotent: a tool whose
+# Builds the pinned test-world tools (etcd 3.6 + 3.7, the Kubernetes control plane and kubectl, the
+# porcupine linearizability checker of the chaos suite) from their Go modules through the Go module proxy into a cache outside the repo. Idempotent: a tool whose
 # binaries exist and report the pinned version is left alone. Test-world only: the product is TypeScript.
 #
-# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|dir NAME]   (default: all)
-#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes) without building.
+# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|porcupine|dir NAME]   (default: all)
+#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes, porcupine) without building.
 # Env:   DEIS_ETCD_TOOLS_DIR  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/deis-etcd/tools)
 set -euo pipefail
 
@@ -21,7 +21,8 @@ bindir() {
     etcd-3.6) echo "$root/etcd-$ETCD_36_VERSION/bin" ;;
     etcd-3.7) echo "$root/etcd-$ETCD_37_VERSION/bin" ;;
     kubernetes) echo "$root/kubernetes-$KUBERNETES_VERSION/bin" ;;
-    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes)" ;;
+    porcupine) echo "$root/porcupine-$PORCUPINE_VERSION/bin" ;;
+    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes, porcupine)" ;;
   esac
 }
 
@@ -119,12 +120,36 @@ install_kubernetes() {
   say "kubernetes $v: built in $((SECONDS - start)) s"
 }
 
+# The chaos suite's checker: our small main (build/tools/porcupine/) around the pinned porcupine
+# module. Its --version names the module version and a hash of the main's source, so an edited main
+# is rebuilt even though the pinned version did not change.
+install_porcupine() {
+  local v=$PORCUPINE_VERSION bin src=$here/porcupine sum; bin=$(bindir porcupine)
+  sum=$(cat "$src/go.mod" "$src"/*.go | sha256sum | cut -c1-12)
+  local want="porcupine $v src=$sum"
+  if verify "$bin/porcupine" "$want"; then say "porcupine $v: cached in $bin"; return; fi
+  need_go
+  local start=$SECONDS work; work="$(dirname "$bin")/src"
+  say "porcupine $v: building into $bin"
+  rm -rf "$work"; mkdir -p "$work"
+  cp "$src/go.mod" "$src"/*.go "$work/"
+  (cd "$work" && go mod edit "-require=github.com/anishathalye/porcupine@$v" &&
+    GOFLAGS=-mod=mod go mod download github.com/anishathalye/porcupine >/dev/null 2>"$work/fetch.log" &&
+    GOFLAGS=-mod=mod go mod tidy >/dev/null 2>>"$work/fetch.log") ||
+    die "cannot download github.com/anishathalye/porcupine@$v through the Go module proxy (GOPROXY=$(go env GOPROXY)); see $work/fetch.log"
+  GOFLAGS=-mod=mod build "$work" "$bin" "-X 'main.porcupineVersion=$v src=$sum'" porcupine=.
+  verify "$bin/porcupine" "$want" || die "$bin/porcupine --version does not report '$want'"
+  rm -rf "$work"
+  say "porcupine $v: built in $((SECONDS - start)) s"
+}
+
 case ${1:-all} in
-  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes ;;
+  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes; install_porcupine ;;
   etcd) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION" ;;
   etcd-3.6) install_etcd "$ETCD_36_VERSION" ;;
   etcd-3.7) install_etcd "$ETCD_37_VERSION" ;;
   kubernetes) install_kubernetes ;;
+  porcupine) install_porcupine ;;
   dir) bindir "${2:?dir needs a tool name}" ;;
-  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, dir NAME)" ;;
+  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, porcupine, dir NAME)" ;;
 esac

@@ -50,3 +50,8 @@ export function etcdTool(name: 'etcd' | 'etcdctl' | 'etcdutl' = 'etcd', minor: E
 export function kubeTool(name: string): string {
   return binary(join(toolsRoot(), `kubernetes-${pinned().KUBERNETES_VERSION}`, 'bin'), name);
 }
+
+/** Path of the chaos suite's linearizability checker (build/tools/porcupine, built by `make tools`). */
+export function porcupineTool(): string {
+  return binary(join(toolsRoot(), `porcupine-${pinned().PORCUPINE_VERSION}`, 'bin'), 'porcupine');
+}

@@ -45,7 +45,7 @@ export interface TestWorld {
 }
 
 export async function startTestWorld(
-  opts: { dir?: string; programs?: Record<string, string[]> } = {},
+  opts: { dir?: string; programs?: Record<string, string[]>; podNet?: number } = {},
 ): Promise<TestWorld> {
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
@@ -56,6 +56,8 @@ export async function startTestWorld(
     stateDir: join(dir, 'node'),
     programs: opts.programs ?? defaultPrograms(),
     extraPath: [join(etcdTool('etcd'), '..')],
+    // a second world on the machine (make up, another test run) needs its own pod addresses
+    ...(opts.podNet !== undefined ? { podNet: opts.podNet } : {}),
   });
   await agent.start();
   const kc = new k8s.KubeConfig();

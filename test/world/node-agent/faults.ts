@@ -1,7 +1,8 @@
 // The faults a test can inject into the world: signal a container's processes (SIGKILL a member,
-// SIGSTOP to pause one), delete a pod (its controller re-creates it), delete a pod and its volumes,
-// scale a StatefulSet. Stopping the discovery pod is a scale of its Deployment (kubectl).
-import { rmSync } from 'node:fs';
+// SIGSTOP to pause one), signal one process of a container (its main process, or etcd under boot),
+// delete a pod (its controller re-creates it), force-delete it, delete a pod and its volumes, scale a
+// StatefulSet. Stopping the discovery pod is a scale of its Deployment (kubectl).
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 
 /** What the faults need from the node agent: the process group of a running pod's container. */
@@ -26,6 +27,29 @@ export class Faults {
     process.kill(-this.pods.processGroup(ns, pod, container), sig);
   }
 
+  /**
+   * Sends a signal to one process of a pod's container: `main` is the container's main process (boot),
+   * any other name is matched against the command names (/proc/PID/comm) of the container's process
+   * group, e.g. 'etcd'. Returns the pids signalled (none when no such process runs).
+   */
+  signalProcess(ns: string, pod: string, which: string, sig: NodeJS.Signals, container?: string): number[] {
+    const group = this.pods.processGroup(ns, pod, container);
+    const pids =
+      which === 'main'
+        ? [group]
+        : groupMembers(group)
+            .filter((p) => p.comm === which)
+            .map((p) => p.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return pids;
+  }
+
   /** Sets a StatefulSet's replicas (read, change, replace; again on a write conflict with its controller). */
   async scaleStatefulSet(ns: string, name: string, replicas: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -45,6 +69,11 @@ export class Faults {
     await this.core.deleteNamespacedPod({ name, namespace: ns });
   }
 
+  /** Deletes the pod at once (grace period 0), as `kubectl delete pod --force --grace-period=0` does. */
+  async forceDeletePod(ns: string, name: string): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace: ns, body: { gracePeriodSeconds: 0 } });
+  }
+
   /** Deletes the pod's PersistentVolumeClaims and the data of their volumes, then the pod. */
   async deletePodAndVolumes(ns: string, name: string): Promise<void> {
     const pod = await this.core.readNamespacedPod({ name, namespace: ns });
@@ -60,4 +89,23 @@ export class Faults {
     }
     await this.deletePod(ns, name);
   }
+}
+
+/** The processes of a process group, from /proc (Linux). */
+function groupMembers(pgid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces or parentheses, so split after the last ')'
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    if (Number(fields[2]) === pgid) out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return out;
 }
