@@ -122,6 +122,11 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
       if (ctx.clock.now() - lastBeat >= HEARTBEAT_INTERVAL_S * 1000) {
         lastBeat = ctx.clock.now();
         await ctx.heartbeat.ensure();
+        // a discovery service that lost its registry (an emptyDir) learns again that the cluster exists
+        const { registry } = ctx;
+        const clusterId = ctx.member.clusterId;
+        if (registry && clusterId)
+          await registry.recordCluster(clusterId, new Date(ctx.clock.now())).catch(() => false);
       }
       const q = await checkQuorum(ctx, quorum).catch((err) => void ctx.log.debug('quorum check failed', { err }));
       if (q?.kind === 'recover' || q?.kind === 'dropped') {

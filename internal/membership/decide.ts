@@ -218,6 +218,11 @@ export function decide(o: Observation): Plan {
       reason: `no member alive; rebuilding if that lasts ${Math.round(o.rebuildGraceMs / 1000)} s`,
     };
   }
+  if (o.cluster.anyAlive) {
+    // members answer but gave no member list (an election, a lost quorum): a cluster exists even though
+    // the registry does not say so (discovery lost it: an emptyDir); never bootstrap a second one
+    return { kind: 'wait', reason: 'members answer but the cluster has no leader yet; not bootstrapping beside it' };
+  }
   if (d.size !== o.configuredSize) {
     return {
       kind: 'fail',

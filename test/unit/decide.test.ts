@@ -176,6 +176,11 @@ const rows: { name: string; input: Observation; want: Want }[] = [
     want: { kind: 'wait', reason: /no healthy majority \(0 of 1 voters healthy\)/ },
   },
   {
+    name: 'members answer during an election and the registry was lost (not formed): wait, never bootstrap beside them',
+    input: obs({ cluster: { reachable: false, anyAlive: true } }),
+    want: { kind: 'wait', reason: /members answer but the cluster has no leader yet/ },
+  },
+  {
     name: 'dead majority (1 of 3 healthy): wait, never remove',
     input: obs({
       cluster: live([m(0, { healthy: false }), m(1), m(2, { healthy: false })]),
