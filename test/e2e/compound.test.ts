@@ -96,7 +96,10 @@ test('quorum lost by a scale-down whose leavers could not leave: the survivor re
   for (const pod of ['deis-etcd-1', 'deis-etcd-2']) world.faults.signal(ns, pod, 'SIGSTOP');
   await world.faults.scaleStatefulSet(ns, set, 1);
   await m.converged(1, { timeoutMs: 150_000 });
-  assert.is(await countKeys('scaled'), 20, 'writes acknowledged by all three are on the survivor');
+  const scaled = await countKeys('scaled').catch(async (err) => {
+    throw new Error(`${String(err)}\n${await recoveryLines('deis-etcd-0')}`);
+  });
+  assert.is(scaled, 20, 'writes acknowledged by all three are on the survivor');
   assert.is(await countKeys('before'), 50);
   const recovered = await said(
     'deis-etcd-0',

@@ -35,7 +35,20 @@ export function members(world: TestWorld, ns: string): Members {
   const logs = (pod: string) => world.agent.logs(ns, pod);
 
   async function withClient<T>(fn: (c: Etcd3) => Promise<T>, timeoutMs = 8000): Promise<T> {
-    const hosts = (await pods()).filter(isReady).map((p) => `http://${p.status!.podIP}:2379`);
+    // a member can be between two readiness probes: wait a little for one rather than fail at once
+    const ready = async () => (await pods()).filter(isReady).map((p) => `http://${p.status!.podIP}:2379`);
+    const hosts = await waitFor(
+      'a Ready member',
+      async () => {
+        const h = await ready();
+        return h.length ? h : undefined;
+      },
+      timeoutMs,
+      250,
+    ).catch(async (err: unknown) => {
+      const states = (await pods()).map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ');
+      throw new Error(`${String(err)} (pods: ${states || 'none'})`);
+    });
     const c = new Etcd3({ hosts, dialTimeout: 2000 });
     try {
       return await within(timeoutMs, 'etcd call', fn(c));
