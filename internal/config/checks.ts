@@ -1,6 +1,7 @@
 // Checks both programs' validations share, and the names both use.
 import { isIp } from '../net.ts';
-import type { OptionReader, OptionSpec, Problems } from './options.ts';
+import type { OptionSpec } from './options.ts';
+import type { OptionReader, Problems } from './reader.ts';
 
 /** Where the discovery token Secret is mounted, in both programs' pods. */
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/deis/etcd/discovery/token';

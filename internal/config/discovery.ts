@@ -1,6 +1,7 @@
 // The discovery program's settings: one table (flags, env names, help) and one pure validation.
 import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, DEFAULT_TOKEN_SECRET } from './checks.ts';
-import { OptionReader, Problems, type OptionSpec, type RawOptions } from './options.ts';
+import type { OptionSpec, RawOptions } from './options.ts';
+import { OptionReader, Problems } from './reader.ts';
 import type { Level } from '../log/log.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.

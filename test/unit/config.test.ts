@@ -5,13 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bootOptions, validateBoot } from '../../internal/config/boot.ts';
 import { discoveryOptions, validateDiscovery } from '../../internal/config/discovery.ts';
-import {
-  OptionReader,
-  parseOptions,
-  Problems,
-  type OptionSpec,
-  type RawOptions,
-} from '../../internal/config/options.ts';
+import { parseOptions, type OptionSpec, type RawOptions } from '../../internal/config/options.ts';
+import { OptionReader, Problems } from '../../internal/config/reader.ts';
 import { DeisError } from '../../internal/errors.ts';
 
 const raw = (o: Record<string, string>): RawOptions =>
