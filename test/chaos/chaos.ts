@@ -9,6 +9,7 @@ import { repoRoot, type TestWorld } from '../world/world.ts';
 import { checkLinearizable, readBack, type Verdict } from './check.ts';
 import { inject, pickFault, seeded, waitHealed, type Fault, type FaultResult } from './faults.ts';
 import { startWorkload, type Op } from './workload.ts';
+import { sleep } from '../world/procs.ts';
 
 export interface ChaosOptions {
   faults: number;
@@ -62,7 +63,6 @@ const target = (f: Fault) => (f.kind === 'scale' ? `${f.from}->${f.to}` : f.pods
 
 const ns = 'deis-etcd';
 const discoverySelector = 'app.kubernetes.io/component=discovery';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<ChaosResult> {
   const started = Date.now();

@@ -7,6 +7,7 @@
 import type { Members } from '../helpers/members.ts';
 import { isReady, type TestWorld } from '../world/world.ts';
 import { client } from './workload.ts';
+import { sleep } from '../world/procs.ts';
 
 export type FaultKind =
   | 'delete-pod'
@@ -42,7 +43,6 @@ export interface FaultResult extends Fault {
 const ns = 'deis-etcd';
 const set = 'deis-etcd';
 const discoverySelector = 'app.kubernetes.io/component=discovery';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A seeded random number generator (mulberry32): the same seed picks the same faults. */
 export function seeded(seed: number): () => number {

@@ -8,6 +8,7 @@ import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import type { Members } from '../helpers/members.ts';
 import { isReady } from '../world/world.ts';
+import { sleep } from '../world/procs.ts';
 
 /** One recorded operation, in the form build/tools/porcupine reads. */
 export interface Op {
@@ -40,8 +41,6 @@ export interface Workload {
   /** Stops the clients, waits for them (each at most one op timeout) and closes the connections. */
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A client that neither retries nor opens circuit breakers: every failure shows in the history. */
 export const client = (hosts: string[]): Etcd3 =>

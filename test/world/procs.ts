@@ -122,6 +122,9 @@ export function startProcess(
 /** Thrown from a waitFor check to stop waiting at once (e.g. the process being waited on exited). */
 export class GiveUp extends Error {}
 
+/** Pauses for ms (workload pacing and fault durations; tests wait with waitFor, never a fixed sleep). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** Polls check every intervalMs until it returns a value other than undefined/false, or throws after timeoutMs. */
 export async function waitFor<T>(
   what: string,
