@@ -56,6 +56,17 @@ for (const r of sizeRows) {
   });
 }
 
+test('boot: ports that collide (etcd metrics on the client port) are one config error; 0 turns metrics off', () => {
+  assert.match(
+    configError(() => validateBoot(raw({ name: 'deis-etcd-0', 'etcd-metrics-port': '2379' }), {})),
+    /--client-port, --peer-port, --http-port and --etcd-metrics-port must differ/,
+  );
+  assert.is(
+    validateBoot(raw({ name: 'deis-etcd-0', 'etcd-metrics-port': '0', 'http-port': '8080' }), {}).etcdMetricsPort,
+    0,
+  );
+});
+
 test('every problem is reported at once', () => {
   const msg = configError(() =>
     validateDiscovery(raw({ 'cluster-size': '0', 'client-port': 'x', 'advertise-host': 'pod-a', 'log-level': 'loud' })),
