@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DeisError, isReason } from '../errors.ts';
 import type { EtcdApi, Member } from '../etcd/client.ts';
 import type { MemberView, Removal } from '../membership/decide.ts';
-import { scaleDownStep } from '../membership/scale.ts';
+import { isLeaving, scaleDownStep } from '../membership/scale.ts';
 import { retry } from '../retry.ts';
 import { initialCluster } from '../supervisor/etcd-args.ts';
 import { withEtcd, withLocal, type BootContext } from './context.ts';
@@ -169,7 +169,7 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
   } catch (err) {
     ctx.log.warn('cannot tell a scale-down from a restart; keeping the member', { err });
   }
-  const scaleDown = !!scale && scale.replicas !== undefined && scale.ordinal >= scale.replicas;
+  const scaleDown = !!scale && scale.replicas !== undefined && isLeaving(scale.ordinal, scale.replicas);
   if (scale) ctx.log.info('stopping', { ordinal: scale.ordinal, replicas: scale.replicas, scaleDown });
   if (!scale || !scaleDown || scale.replicas === undefined) {
     await withLocal(ctx, async (etcd) => {

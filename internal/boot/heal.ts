@@ -3,7 +3,7 @@
 // than the grace period (one change per pass, each keeping quorum).
 import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
 import { removals } from '../membership/decide.ts';
-import { ordinalIn, scaleDownStep } from '../membership/scale.ts';
+import { isLeaving, ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withLocal, type BootContext } from './context.ts';
 import { memberViews, scaleOf } from './observe.ts';
@@ -78,7 +78,7 @@ export async function scaleDownPass(ctx: BootContext, seen: { replicas?: number 
     }
     seen.replicas = replicas;
     const { members } = await etcd.memberList();
-    if (!members.some((m) => (ordinalIn(m.name, set) ?? -1) >= replicas)) return undefined;
+    if (!members.some((m) => isLeaving(ordinalIn(m.name, set), replicas))) return undefined;
     const step = scaleDownStep(await memberViews(etcd, members), st.leader, set, replicas);
     if (step?.kind === 'move-leader') {
       await etcd.moveLeader(step.to);

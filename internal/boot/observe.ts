@@ -11,6 +11,7 @@ import { hasMemberData, type Files } from '../files.ts';
 import { statefulSetOrdinal } from '../identity/identity.ts';
 import type { KubeApi, PodInfo } from '../k8s/client.ts';
 import { decide, type MemberView, type Observation, type Plan } from '../membership/decide.ts';
+import { isLeaving } from '../membership/scale.ts';
 import type { Fetch } from '../runtime.ts';
 
 /** Written into the data dir once this member runs, so a restart knows its member ID. */
@@ -129,7 +130,7 @@ export async function scaleOf(
 export async function isScaledAway(src: Pick<Sources, 'cfg' | 'self' | 'kube'>): Promise<boolean> {
   try {
     const s = await scaleOf(src);
-    return !!s && s.replicas !== undefined && s.ordinal >= s.replicas;
+    return !!s && s.replicas !== undefined && isLeaving(s.ordinal, s.replicas);
   } catch {
     return false;
   }

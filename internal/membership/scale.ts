@@ -10,7 +10,16 @@ export function ordinalIn(name: string, set: string): number | undefined {
 }
 
 /**
- * The next step of a scale-down to `replicas` (members named <set>-<n> with n >= replicas go):
+ * Whether the pod with this ordinal goes in a scale to `replicas`. A scale to 0 keeps ordinal 0: the
+ * last member cannot remove itself, so the cluster sleeps with its data (on a persistent volume) and
+ * resumes when scaled back.
+ */
+export function isLeaving(ordinal: number | undefined, replicas: number): boolean {
+  return (ordinal ?? -1) >= Math.max(1, replicas);
+}
+
+/**
+ * The next step of a scale-down to `replicas` (members named <set>-<n> with n >= replicas go, see isLeaving):
  * first move leadership off a leaving leader to a healthy staying voter, then remove one leaving
  * member that can go without losing quorum (learners and unhealthy ones first, then the highest
  * ordinal). Undefined when nothing is to do or nothing can go safely yet.
@@ -21,7 +30,7 @@ export function scaleDownStep(
   set: string,
   replicas: number,
 ): { kind: 'move-leader'; to: string } | { kind: 'remove'; removal: Removal } | undefined {
-  const leaving = (m: MemberView) => (ordinalIn(m.name, set) ?? -1) >= replicas;
+  const leaving = (m: MemberView) => isLeaving(ordinalIn(m.name, set), replicas);
   const going = members.filter(leaving);
   if (!going.length) return undefined;
   if (going.some((m) => m.id === leader)) {

@@ -2,7 +2,8 @@
 // without leaving; a replacement started while the discovery service is down completes once it is
 // back; a StatefulSet deleted without volumes and re-applied forms a new cluster through discovery
 // (registry reset); a re-applied set on persistent volumes, whose pods all come back with new IPs,
-// keeps its cluster ID and data because its peer URLs advertise DNS names (--peer-service).
+// keeps its cluster ID and data because its peer URLs advertise DNS names (--peer-service); scaled to
+// 0 and back, it resumes with its data (ordinal 0 is never removed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
@@ -112,6 +113,17 @@ test('with persistent volumes and DNS peer URLs, a deleted and re-applied Statef
   );
   assert.is(after, id, 'the same cluster ID');
   assert.is(await m.get('r/persistent'), 'kept');
+});
+
+test('scaled to 0 and back to 3 (persistent volumes): the last member stops with its data, the cluster resumes', async () => {
+  const id = await m.converged(3, { dns: true });
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 0);
+  await m.gone();
+  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
+  assert.is(await m.converged(3, { timeoutMs: 180_000, dns: true }), id, 'the same cluster ID');
+  assert.is(await m.get('r/persistent'), 'kept');
+  const stops = (await m.entries('deis-etcd-0')).filter((e) => e.msg === 'stopping' && e.replicas === 0);
+  assert.ok(stops.length > 0 && stops.every((e) => e.scaleDown === false), 'ordinal 0 was kept, not scaled away');
 });
 
 test.run();

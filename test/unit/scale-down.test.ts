@@ -36,6 +36,27 @@ const rows: {
     want: undefined,
   },
   {
+    name: '3 -> 0: ordinal 0 stays (the last member cannot remove itself), the highest goes first',
+    members: [0, 1, 2].map((i) => v(i)),
+    leader: 'm0',
+    replicas: 0,
+    want: { kind: 'remove', removal: { id: 'm2', name: 'etcd-2', why: 'scale-down' } },
+  },
+  {
+    name: '3 -> 0 with ordinal 0 alone left: nothing to do',
+    members: [v(0)],
+    leader: 'm0',
+    replicas: 0,
+    want: undefined,
+  },
+  {
+    name: '3 -> 0 led by a leaving member: leadership moves to ordinal 0',
+    members: [0, 1, 2].map((i) => v(i)),
+    leader: 'm1',
+    replicas: 0,
+    want: { kind: 'move-leader', to: 'm0' },
+  },
+  {
     name: '5 -> 1: the highest ordinal goes first',
     members: [0, 1, 2, 3, 4].map((i) => v(i)),
     leader: 'm0',
@@ -190,6 +211,19 @@ test('leaver: keeps etcd serving until the leader has removed it, never removing
   assert.ok(
     g.log.messages().includes('stopping before this member was removed; the leader removes it once quorum allows'),
   );
+});
+
+test('scaled to 0, the last member stops at once with its data, without waiting for a removal', async () => {
+  const cluster = new FakeCluster();
+  cluster.addMember(1);
+  const kube = FakeKube.withPods(1);
+  kube.replicas = 0;
+  const f = await fakeBoot({ name: 'etcd-0', 'advertise-host': '127.0.0.1' }, { cluster, kube });
+  f.ctx.member.id = '1';
+  await leave(f.ctx, () => true);
+  assert.equal(cluster.calls, [], 'not removed');
+  assert.is(f.clock.sleeps.length, 0, 'no wait for a removal');
+  assert.ok(f.log.entries.some((e) => e.msg === 'stopping' && e.scaleDown === false && e.replicas === 0));
 });
 
 test('a pod being scaled away waits instead of joining', async () => {
