@@ -20,8 +20,9 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(NPM_STAMP) ## install the npm packages (Node 24 comes from the node@24 package)
 
 .PHONY: tools
-tools: ## build the pinned etcd 3.6/3.7 and Kubernetes binaries into the tool cache (once)
+tools: ## build the pinned etcd 3.6/3.7 and Kubernetes binaries into the tool cache (once), install nftables
 	$(TOOLS) all
+	build/tools/system.sh nft:nftables
 
 .PHONY: typecheck
 typecheck: deps ## type-check everything with tsc
@@ -125,10 +126,11 @@ status-direct: ## show the plain-process cluster
 
 ##@ Measure
 .PHONY: chaos
-chaos: deps ## chaos run on the test world (CHAOS_FAULTS=50, CHAOS_SEED): heal times, lost writes, porcupine verdict
+chaos: deps ## chaos run on the test world (CHAOS_FAULTS=50, CHAOS_SEED, CHAOS_OVERLAY=local|volumes): heal times, lost writes, porcupine verdict
 	$(TOOLS) etcd
 	$(TOOLS) kubernetes
 	$(TOOLS) porcupine
+	build/tools/system.sh nft:nftables
 	$(NODE) test/chaos/run.ts
 
 .PHONY: bench

@@ -7,13 +7,17 @@ import { join } from 'node:path';
 import { members } from '../helpers/members.ts';
 import { repoRoot, type TestWorld } from '../world/world.ts';
 import { checkLinearizable, readBack, type Verdict } from './check.ts';
-import { inject, pickFault, seeded, waitHealed, type Fault, type FaultResult } from './faults.ts';
+import { inject, pickFault, seeded, waitHealed, type Fault, type FaultOptions, type FaultResult } from './faults.ts';
 import { startWorkload, type Op } from './workload.ts';
 import { sleep } from '../world/procs.ts';
 
 export interface ChaosOptions {
   faults: number;
   seed: number;
+  /** the overlay deployed (default kustomize/overlays/local: emptyDir data) */
+  overlay?: string;
+  /** the faults beyond the always-possible ones (default: none) */
+  kinds?: Partial<FaultOptions>;
   /** the longest wait for one heal */
   healTimeoutMs?: number;
   /**
@@ -70,8 +74,9 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
   const healTimeoutMs = opts.healTimeoutMs ?? 180_000;
   const random = seeded(opts.seed);
   const m = members(world, ns);
-  await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]);
+  await world.kubectl(['apply', '-k', opts.overlay ?? join(repoRoot, 'kustomize/overlays/local')]);
   await waitHealed(world, m, 3, 180_000);
+  const kinds: FaultOptions = { partition: false, volumes: false, ...opts.kinds };
 
   const prefix = `chaos/${opts.seed}`;
   const workload = startWorkload(m, {
@@ -87,7 +92,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
   try {
     await sleep(2000);
     for (let i = 0; i < opts.faults; i++) {
-      const f = pickFault(replicas, random);
+      const f = pickFault(replicas, random, kinds);
       const at = new Date().toISOString();
       const t = performance.now();
       let error: string | undefined;

@@ -17,6 +17,8 @@ export type FaultKind =
   | 'pause'
   | 'delete-discovery'
   | 'minority-loss'
+  | 'partition'
+  | 'delete-with-volume'
   | 'scale';
 
 export interface Fault {
@@ -26,8 +28,16 @@ export interface Fault {
   /** replicas before and after (they differ only for scale) */
   from: number;
   to: number;
-  /** how long a pause lasts before SIGCONT */
+  /** how long a pause lasts before SIGCONT, or a partition before it heals */
   pauseMs?: number;
+}
+
+/** The faults this run may choose beyond the always-possible ones. */
+export interface FaultOptions {
+  /** one member cut off from its peers (needs nftables: Faults.partitionSupport) */
+  partition: boolean;
+  /** a member pod deleted with its volume (persistent-volume overlays only) */
+  volumes: boolean;
 }
 
 export interface FaultResult extends Fault {
@@ -43,6 +53,7 @@ export interface FaultResult extends Fault {
 const ns = 'deis-etcd';
 const set = 'deis-etcd';
 const discoverySelector = 'app.kubernetes.io/component=discovery';
+const memberSelector = 'app.kubernetes.io/component=member';
 
 /** A seeded random number generator (mulberry32): the same seed picks the same faults. */
 export function seeded(seed: number): () => number {
@@ -63,9 +74,14 @@ const memberKinds: FaultKind[] = ['delete-pod', 'force-delete-pod', 'kill-boot',
  * need 3 or more members (one of 3 is a minority; one of 1 or 2 is not); a minority loss takes
  * floor((n-1)/2) members at once. Pure: the random source is passed in.
  */
-export function pickFault(replicas: number, random: () => number): Fault {
+export function pickFault(replicas: number, random: () => number, opts: FaultOptions): Fault {
   const int = (n: number) => Math.floor(random() * n);
-  const kinds: FaultKind[] = ['delete-discovery', 'scale', ...(replicas >= 3 ? memberKinds : [])];
+  const member: FaultKind[] = [
+    ...memberKinds,
+    ...(opts.partition ? (['partition'] as const) : []),
+    ...(opts.volumes ? (['delete-with-volume'] as const) : []),
+  ];
+  const kinds: FaultKind[] = ['delete-discovery', 'scale', ...(replicas >= 3 ? member : [])];
   const kind = kinds[int(kinds.length)]!;
   const pods = Array.from({ length: replicas }, (_, i) => `${set}-${i}`);
   const one = () => [pods[int(pods.length)]!];
@@ -83,6 +99,10 @@ export function pickFault(replicas: number, random: () => number): Fault {
     }
     case 'pause':
       return { kind, pods: one(), from: replicas, to: replicas, pauseMs: 2000 + int(3000) };
+    case 'partition':
+      // up to 12 s: longer than an election, shorter than the quorum-loss grace of the local overlay
+      return { kind, pods: one(), from: replicas, to: replicas, pauseMs: 3000 + int(9000) };
+    case 'delete-with-volume':
     case 'delete-pod':
     case 'force-delete-pod':
     case 'kill-boot':
@@ -142,6 +162,21 @@ export async function inject(world: TestWorld, f: Fault, random: () => number): 
         /* restarted meanwhile */
       }
       return;
+    case 'partition': {
+      const others = (await world.core.listNamespacedPod({ namespace: ns, labelSelector: memberSelector })).items
+        .map((p) => p.metadata!.name!)
+        .filter((name) => name !== f.pods[0]);
+      const heal = await world.faults.partition(ns, f.pods[0]!, others);
+      try {
+        await sleep(f.pauseMs ?? 5000);
+      } finally {
+        heal();
+      }
+      return;
+    }
+    case 'delete-with-volume':
+      await world.faults.deletePodAndVolumes(ns, f.pods[0]!);
+      break;
     case 'minority-loss':
       // each member graceful or forced, at once
       await Promise.all(

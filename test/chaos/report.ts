@@ -36,6 +36,9 @@ export interface Report extends Omit<ChaosResult, 'history'> {
   at: string;
   heal: HealStats;
   byKind: Record<string, HealStats>;
+  /** the overlay the run deployed, and whether partition faults could run */
+  overlay?: string;
+  partitions?: boolean;
 }
 
 export function report(r: ChaosResult, etcd: string, at = new Date().toISOString()): Report {
@@ -55,6 +58,7 @@ export function markdown(rep: Report): string {
     rep.verdict.linearizable === true ? 'yes' : rep.verdict.linearizable === false ? 'NO' : 'unknown (timeout)';
   return [
     `chaos run ${rep.at}: seed ${rep.seed}, etcd ${rep.etcd}, ${rep.faults.length} of ${rep.faultsRequested} faults, ` +
+      (rep.overlay ? `overlay ${rep.overlay}, partitions ${rep.partitions ? 'on' : 'off'}, ` : '') +
       `${s(rep.durationMs)} s${rep.stoppedEarly ? ` (stopped early: ${rep.stoppedEarly})` : ''}`,
     '',
     '| fault | count | healed | heal p50 s | heal p99 s | heal max s |',

@@ -1,14 +1,16 @@
 // Compound faults on the test world: scale-downs of any size issued right after a scale-up, a
 // majority lost at once (one pod forced) that heals through the quorum-loss recovery, a scale-down
 // whose leavers cannot leave (quorum lost, recovered from the survivor's data), and a joining learner
-// forced to stall that the join watchdog replaces. Each ends with exactly the replicas as
+// forced to stall that the join watchdog replaces; a leader cut off from its peers (nftables rules on
+// the pods' loopback addresses, where the machine allows them) that catches up without a membership change. Each ends with exactly the replicas as
 // started voters, no learner, no stale member, and the data written before the fault.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { members, type Members } from '../helpers/members.ts';
-import { tempDir } from '../world/procs.ts';
+import { tempDir, waitFor, within } from '../world/procs.ts';
 import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
 
 const ns = 'deis-etcd';
@@ -108,6 +110,53 @@ test('quorum lost by a scale-down whose leavers could not leave: the survivor re
   const last = recovered.at(-1);
   assert.ok(last && /scaled away/.test(String(last.reason)), `recovered: ${await recoveryLines('deis-etcd-0')}`);
   assert.equal([...(last!.lost as string[])].sort(), ['deis-etcd-1', 'deis-etcd-2']);
+});
+
+/** Runs fn with a client of the given endpoints only, retrying until it succeeds (bounded). */
+async function through<T>(hosts: string[], what: string, fn: (c: Etcd3) => Promise<T>): Promise<T> {
+  const c = new Etcd3({ hosts, dialTimeout: 2000 });
+  try {
+    return await waitFor(what, () => within(4000, what, fn(c)).catch(() => undefined), 40_000, 500);
+  } finally {
+    c.close();
+  }
+}
+
+test('the leader cut off from its peers for 12 s: the others elect a leader and take writes, it catches up', async () => {
+  const unsupported = world.faults.partitionSupport();
+  if (unsupported) {
+    console.log(`notice: partition test skipped: ${unsupported}`);
+    return;
+  }
+  const id = await threeMembers();
+  const ip = new Map((await m.pods()).map((p) => [p.metadata!.name!, `http://${p.status!.podIP}:2379`]));
+  const { leader, ids } = await through([...ip.values()], 'the leader', async (c) => {
+    const [st, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({})]);
+    return { leader: list.members.find((x) => x.ID === st.leader)?.name, ids: list.members.map((x) => x.ID).sort() };
+  });
+  assert.ok(leader && ip.has(leader), `a leader among the pods: ${leader}`);
+  const others = [...ip.keys()].filter((n) => n !== leader);
+  const heal = await world.faults.partition(ns, leader!, others);
+  try {
+    const majority = others.map((n) => ip.get(n)!);
+    await through(majority, 'writes through the majority', async (c) => {
+      for (let i = 0; i < 10; i++) await c.put(`cut/${i}`).value(String(i)).exec();
+      return true;
+    });
+    await new Promise((r) => setTimeout(r, 12_000));
+  } finally {
+    heal();
+  }
+  assert.is(await m.converged(3, { timeoutMs: 120_000 }), id, 'the same cluster');
+  const caughtUp = await through([ip.get(leader!)!], 'a linearizable read on the cut member', async (c) =>
+    Object.keys(await c.getAll().prefix('cut/').strings()).length === 10 ? true : undefined,
+  );
+  assert.ok(caughtUp, 'the cut member serves the writes made without it');
+  const after = await through([...ip.values()], 'member list', async (c) =>
+    (await c.cluster.memberList({})).members.map((x) => x.ID).sort(),
+  );
+  assert.equal(after, ids, 'no member removed or added');
+  assert.is(await countKeys('before'), 50);
 });
 
 test('a joining learner that stalls (its first etcd paused at once) is removed and joins again', async () => {

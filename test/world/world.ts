@@ -12,6 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { NodeAgent } from './node-agent/agent.ts';
 import { Faults } from './node-agent/faults.ts';
+import { clearPartitions } from './node-agent/partition.ts';
 import { etcdTool, kubeTool } from './tools.ts';
 import { tempDir, waitFor } from './procs.ts';
 import { nodeBin as node, repoRoot } from './programs.ts';
@@ -78,15 +79,18 @@ export async function startTestWorld(
     }
   };
   const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const tag = `net${opts.podNet ?? 'default'}`;
+  clearPartitions(tag); // left by a run that crashed
   return {
     cp,
     agent,
-    faults: new Faults({ core, apps, pods: agent }),
+    faults: new Faults({ core, apps, pods: agent, tag }),
     kubeconfig: cp.kubeconfig,
     core,
     apps,
     kubectl,
     async stop() {
+      clearPartitions(tag);
       await agent.stop();
       await cp.stop();
     },

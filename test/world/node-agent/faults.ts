@@ -1,9 +1,11 @@
 // The faults a test can inject into the world: signal a container's processes (SIGKILL a member,
 // SIGSTOP to pause one), signal one process of a container (its main process, or etcd under boot),
 // delete a pod (its controller re-creates it), force-delete it, delete a pod and its volumes, scale a
-// StatefulSet. Stopping the discovery pod is a scale of its Deployment (kubectl).
+// StatefulSet, cut a pod off from other pods (partition.ts). Stopping the discovery pod is a scale of
+// its Deployment (kubectl).
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
+import { partition, partitionSupport } from './partition.ts';
 
 /** What the faults need from the node agent: the process group of a running pod's container. */
 export interface PodProcesses {
@@ -15,11 +17,31 @@ export class Faults {
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
   private readonly pods: PodProcesses;
+  /** Names this world's packet-filter tables (its pod network), apart from another world's. */
+  private readonly tag: string;
 
-  constructor(deps: { core: k8s.CoreV1Api; apps: k8s.AppsV1Api; pods: PodProcesses }) {
+  constructor(deps: { core: k8s.CoreV1Api; apps: k8s.AppsV1Api; pods: PodProcesses; tag: string }) {
     this.core = deps.core;
     this.apps = deps.apps;
     this.pods = deps.pods;
+    this.tag = deps.tag;
+  }
+
+  /** Why partitions cannot be made on this machine, or undefined when they can. */
+  readonly partitionSupport = partitionSupport;
+
+  /**
+   * Cuts a pod off from other pods (every packet between their addresses dropped, both ways) and
+   * returns the function that heals the partition. Traffic to and from the host (the API server, the
+   * tests' clients) still flows.
+   */
+  async partition(ns: string, pod: string, from: string[]): Promise<() => void> {
+    const ip = async (name: string) => {
+      const p = await this.core.readNamespacedPod({ name, namespace: ns });
+      if (!p.status?.podIP) throw new Error(`partition: pod ${name} has no address`);
+      return p.status.podIP;
+    };
+    return partition(this.tag, await ip(pod), await Promise.all(from.map(ip)));
   }
 
   /** Sends a signal to the process group of a pod's container (default: the first). */
