@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isReady, repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
 import { waitFor } from '../test/world/procs.ts';
 import { kubeTool } from '../test/world/tools.ts';
+import { readyEntry, type PhaseMs } from './phases.ts';
 
 async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
   await waitFor(
@@ -26,6 +27,14 @@ export interface K8sResults {
   healMs: number[];
   scaleUpMs: number[];
   scaleDownMs: number[];
+  /** the replacement boot's phases, one per heal */
+  phases: PhaseMs[];
+  /**
+   * A heal split in three: the test world's part before boot runs (deletion, the old pod's
+   * termination, the controller's new pod, the node agent's start), boot's own (process start to
+   * ready), and after (until the readiness probe marks the pod Ready and the test sees it).
+   */
+  split: PhaseMs[];
 }
 
 export async function k8sBench(reps: number, log: (m: string) => void): Promise<K8sResults> {
@@ -33,7 +42,7 @@ export async function k8sBench(reps: number, log: (m: string) => void): Promise<
   const rendered = execFileSync(kubeTool('kubectl'), ['kustomize', join(repoRoot, 'kustomize/overlays/local')], {
     encoding: 'utf8',
   });
-  const out: K8sResults = { applyMs: [], healMs: [], scaleUpMs: [], scaleDownMs: [] };
+  const out: K8sResults = { applyMs: [], healMs: [], scaleUpMs: [], scaleDownMs: [], phases: [], split: [] };
   try {
     for (let i = 0; i < reps; i++) {
       const ns = `bench-${i}`;
@@ -50,9 +59,21 @@ export async function k8sBench(reps: number, log: (m: string) => void): Promise<
 
       const victim = await w.core.readNamespacedPod({ name: 'deis-etcd-1', namespace: ns });
       const t1 = performance.now();
+      const deletedAt = Date.now();
       await w.faults.deletePod(ns, 'deis-etcd-1');
       await readyMembers(w, ns, 3, victim.metadata!.uid);
+      const seenReadyAt = Date.now();
       out.healMs.push(performance.now() - t1);
+      const ready = readyEntry(await w.agent.logs(ns, 'deis-etcd-1'));
+      if (ready && ready.at > deletedAt) {
+        const bootStart = ready.at - ready.phases.total!;
+        out.phases.push(ready.phases);
+        out.split.push({
+          'before boot (world)': bootStart - deletedAt,
+          'boot, start to ready': ready.phases.total!,
+          'after ready (probe)': seenReadyAt - ready.at,
+        });
+      }
 
       const t2 = performance.now();
       await w.faults.scaleStatefulSet(ns, 'deis-etcd', 5);

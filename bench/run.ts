@@ -14,6 +14,7 @@ import { tempDir, waitFor, within } from '../test/world/procs.ts';
 import { freeAddress } from '../test/world/net.ts';
 import { etcdVersion } from '../test/world/tools.ts';
 import { k8sBench } from './k8s.ts';
+import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -64,16 +65,29 @@ async function singleStart(): Promise<number> {
   });
 }
 
+/** Every boot's phases as its log says them, collected per measure. */
+const phaseSamples: Record<string, PhaseMs[]> = { cold: [], heal: [] };
+function collectPhases(measure: string, boots: BootProcess[]): void {
+  for (const b of boots) {
+    const e = readyEntry(b.proc.log());
+    if (!e) continue;
+    phaseSamples[measure] ??= [];
+    phaseSamples[measure].push(e.phases);
+  }
+}
+
 async function cluster(logDir: string) {
   const disc = await startDiscovery({ size: 3, logDir });
   const t0 = performance.now();
   const boots: BootProcess[] = [];
   for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) boots.push(await startBoot({ name, discovery: disc, logDir }));
   await Promise.all(boots.map((b) => waitReady(b)));
+  const ms = performance.now() - t0;
+  collectPhases('cold', boots);
   return {
     disc,
     boots,
-    ms: performance.now() - t0,
+    ms,
     stop: async () => {
       await Promise.all(boots.map((b) => b.proc.stop()));
       await disc.proc.stop();
@@ -201,6 +215,7 @@ async function main(): Promise<void> {
         100,
       );
       heals.push(performance.now() - t0);
+      collectPhases('heal', [c.boots[idx]]);
     };
     try {
       if (i === 0)
@@ -256,8 +271,19 @@ async function main(): Promise<void> {
   if (process.env.BENCH_K8S !== '0') {
     log('kubernetes: apply, heal, scale');
     k8s = await k8sBench(reps, log);
-    results.kubernetes = Object.fromEntries(Object.entries(k8s).map(([k, v]) => [k, stat(v)]));
+    const { phases: k8sPhases, split, ...times } = k8s;
+    results.kubernetes = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stat(v)]));
+    phaseSamples['k8s heal'] = k8sPhases;
+    results.kubernetesHealSplit = medians(split);
   }
+  const phaseColumns: Record<string, PhaseMs> = {
+    'cold bootstrap (direct)': medians(phaseSamples.cold ?? []),
+    'heal, empty data (direct)': medians(phaseSamples.heal ?? []),
+    ...(phaseSamples['k8s heal']?.length
+      ? { 'pod deleted to Ready (Kubernetes)': medians(phaseSamples['k8s heal']) }
+      : {}),
+  };
+  results.phases = phaseColumns;
 
   const f = stat(floors),
     s = stat(singles),
@@ -320,8 +346,14 @@ async function main(): Promise<void> {
           row('delete a member pod to its replacement Ready', stat(k8s.healMs), s.median, "vs one member's start"),
           row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
           row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
+          '',
+          `Where a Kubernetes heal's time goes (medians, ms): ${Object.entries(results.kubernetesHealSplit as PhaseMs)
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join('; ')}.`,
         ]
       : []),
+    '',
+    phaseTable(phaseColumns),
   ].join('\n');
   console.log(table);
   const dir = new URL('./results/', import.meta.url).pathname;

@@ -11,7 +11,8 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       summary: 'start one etcd member of a deis-etcd cluster: bootstrap, join or restart, then supervise it',
       options: bootOptions,
       validate: validateBoot,
-      run: (cfg, rt) => runBoot({ ...rt, cfg, ...realAdapters(rt.env, cfg.namespace) }),
+      run: (cfg, rt) =>
+        runBoot({ ...rt, cfg, ...realAdapters(rt.env, cfg.namespace), startedAt: performance.timeOrigin }),
     },
     argv,
     env,

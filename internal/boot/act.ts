@@ -164,7 +164,7 @@ export async function prepare(ctx: BootContext): Promise<Start | undefined> {
       await ctx.noData.stop();
       return step.start;
     }
-    if (step.sleepMs) await ctx.clock.sleep(step.sleepMs, ctx.signal);
+    if (step.sleepMs) await ctx.phases.time('wait', () => ctx.clock.sleep(step.sleepMs, ctx.signal));
   }
   return undefined;
 }

@@ -43,11 +43,13 @@ export async function joinCluster(
   seen: Observed,
   quiet: Quiet,
 ): Promise<{ args: string[]; memberId: string } | undefined> {
+  const asked = ctx.clock.now();
   return withEtcd(ctx, seen.endpoints, (etcd) =>
     etcd.withLock(MEMBERSHIP_LOCK, LOCK_TTL_S, async () => {
+      ctx.phases.add('lock', ctx.clock.now() - asked);
       const { plan } = await look(ctx, quiet);
       if (plan.kind !== 'join') return undefined;
-      for (const r of plan.removals) await removeMember(ctx, etcd, r);
+      for (const r of plan.removals) await ctx.phases.time('remove', () => removeMember(ctx, etcd, r));
       let id = plan.reuseMemberId;
       let members: Member[];
       if (id) {
@@ -57,7 +59,9 @@ export async function joinCluster(
         // a few quick tries (strict reconfig refuses for a few seconds after a removal), then the lock
         // is released and the loop decides again
         const add = () => etcd.memberAdd([ctx.self.peerUrl], true);
-        const added = await retry('add myself as a learner', add, { ...ctx, attempts: 4, maxMs: 1000 });
+        const added = await ctx.phases.time('add', () =>
+          retry('add myself as a learner', add, { ...ctx, attempts: 4, maxMs: 1000 }),
+        );
         id = added.member.id;
         members = added.members;
         ctx.metrics.change('add');

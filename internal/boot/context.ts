@@ -15,6 +15,7 @@ import type { Runtime } from '../runtime.ts';
 import type { SpawnFn } from '../supervisor/supervisor.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
+import { Phases } from './phases.ts';
 import { selfUrls, type Self } from './observe.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
@@ -24,6 +25,8 @@ export interface BootDeps extends Runtime {
   /** An EtcdApi for the given client URLs (the caller closes it). */
   connect: (endpoints: string[]) => EtcdApi;
   spawn?: SpawnFn;
+  /** When the process started (epoch ms, performance.timeOrigin): the phases count from it. */
+  startedAt?: number;
 }
 
 export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
@@ -41,11 +44,15 @@ export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
   readonly member: { id?: string; clusterId?: string };
   /** One client for this member's own etcd, kept for the passes that run every second (closed at exit). */
   readonly local: { client?: EtcdApi };
+  /** Where the time to ready went (phases.ts). */
+  readonly phases: Phases;
 }
 
 /** Learns who this member is (pod IP from the API when not configured) and wires the shared parts. */
 export async function createContext(d: BootDeps): Promise<BootContext> {
   const { cfg, clock } = d;
+  const phases = new Phases(clock, d.startedAt);
+  const identityStart = clock.now();
   const kube = cfg.kubernetes === 'off' ? undefined : d.kube();
   if (cfg.kubernetes === 'on' && !kube) {
     throw new DeisError(
@@ -59,6 +66,7 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     (kube ? (await retry('get this pod', getPod, { clock, log: d.log, attempts: 5 }))?.ip : undefined);
   const { host, source } = advertiseAddress(podIp, d.interfaces);
   const self = selfUrls(cfg, host);
+  phases.add('identity', clock.now() - identityStart);
   const log = d.log.child({ pod: cfg.name });
   log.info('starting', {
     advertiseHost: host,
@@ -95,7 +103,7 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log,
     'no-data record',
   );
-  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local: {} };
+  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local: {}, phases };
 }
 
 /** Runs fn with the kept client for this member's own etcd. */

@@ -92,18 +92,18 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   };
   const stop = new AbortController();
   void child.exited.then(() => stop.abort());
+  const memberId = start.memberId;
   const early =
-    start.memberId && start.endpoints.length
-      ? promoteWhileStarting(
-          ctx,
-          { ...start, memberId: start.memberId },
-          watch,
-          AbortSignal.any([stop.signal, ctx.signal]),
+    memberId && start.endpoints.length
+      ? ctx.phases.time('promote', () =>
+          promoteWhileStarting(ctx, { ...start, memberId }, watch, AbortSignal.any([stop.signal, ctx.signal])),
         )
       : undefined;
   early?.catch(() => undefined); // awaited below; failing first must not go unhandled
   try {
-    await waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000);
+    await ctx.phases.time('etcd-start', () =>
+      waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000),
+    );
   } catch (err) {
     stop.abort();
     await early?.catch(() => undefined);
@@ -125,6 +125,8 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   }
   if (early) await early;
   else if (start.endpoints.length)
-    await withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId, watch));
-  await ctx.heartbeat.ensure();
+    await ctx.phases.time('promote', () =>
+      withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, st.memberId, watch)),
+    );
+  await ctx.phases.time('heartbeat', () => ctx.heartbeat.ensure());
 }

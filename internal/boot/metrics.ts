@@ -25,5 +25,10 @@ export function bootMetrics(): BootMetrics {
   m.declare('deis_etcd_membership_changes_total', 'membership changes this member made, by kind', 'counter');
   m.declare('deis_etcd_join_retries_total', 'joins given up and retried, by reason', 'counter');
   m.declare('deis_etcd_last_decision', 'the last plan decided (1 for the current one)', 'gauge');
+  m.declare(
+    'deis_etcd_boot_phase_seconds',
+    'where the time from process start to ready went, by phase (phases can overlap; total is the whole)',
+    'gauge',
+  );
   return m;
 }

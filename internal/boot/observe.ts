@@ -12,6 +12,7 @@ import { statefulSetOrdinal } from '../identity/identity.ts';
 import type { KubeApi, PodInfo } from '../k8s/client.ts';
 import { decide, type MemberView, type Observation, type Plan } from '../membership/decide.ts';
 import { isLeaving } from '../membership/scale.ts';
+import { timed, type Phases } from './phases.ts';
 import type { Fetch } from '../runtime.ts';
 
 /** Written into the data dir once this member runs, so a restart knows its member ID. */
@@ -65,6 +66,8 @@ export interface Sources {
   connect: (endpoints: string[]) => EtcdApi;
   fetch: Fetch;
   files: Files;
+  /** Where the time goes (boot's context has them; other observers need not). */
+  phases?: Phases;
 }
 
 /** How long nothing has lived anywhere, and how long that must last before a rebuild. */
@@ -139,26 +142,62 @@ export async function isScaledAway(src: Pick<Sources, 'cfg' | 'self' | 'kube'>):
 /** Observes, then decides: the one place a plan is made (the loop, and again under each lock). */
 export async function look(src: Sources, quiet: Quiet): Promise<{ seen: Observed; plan: Plan }> {
   const seen = await observe(src, quiet);
-  return { seen, plan: decide(seen.obs) };
+  return { seen, plan: await timed(src.phases, 'decide', async () => decide(seen.obs)) };
+}
+
+/** The registry's snapshot, undefined while discovery cannot be read (a bad size key is fatal). */
+async function snapshotOf(registry: Registry | undefined): Promise<RegistrySnapshot | undefined> {
+  try {
+    return await registry?.snapshot();
+  } catch (err) {
+    if (isReason(err, 'bad-size-key')) throw err;
+    return undefined;
+  }
 }
 
 export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
-  const { cfg, self } = src;
-  const hasWal = await hasMemberData(src.files, cfg.dataDir);
-  const marker = hasWal ? await readMarker(src.files, cfg.dataDir) : undefined;
+  const { cfg, self, phases } = src;
+  // the sources do not depend on each other: read together, each timed on its own
+  const [{ hasWal, marker }, registry, pods, scaledAway] = await Promise.all([
+    timed(phases, 'observe.data', async () => {
+      const wal = await hasMemberData(src.files, cfg.dataDir);
+      return { hasWal: wal, marker: wal ? await readMarker(src.files, cfg.dataDir) : undefined };
+    }),
+    timed(phases, 'observe.registry', () => snapshotOf(src.registry)),
+    // a 403 here is fatal and names the verb
+    timed(phases, 'observe.kube', async () => (src.kube ? await src.kube.listPods(cfg.selector) : undefined)),
+    timed(phases, 'observe.scale', () => isScaledAway(src)),
+  ]);
+  const { cluster, members, endpoints } = await timed(phases, 'observe.etcd', () =>
+    observeCluster(src, candidateEndpoints(cfg, self, registry, pods)),
+  );
+  const obs: Observation = {
+    self: { name: self.name, peerUrl: self.peerUrl },
+    configuredSize: cfg.clusterSize,
+    data: { hasWal, markerMemberId: marker?.memberId },
+    discovery: registry
+      ? {
+          reachable: true,
+          size: registry.size,
+          registrations: registry.members,
+          heartbeats: registry.heartbeats.filter((h) => h.name !== self.name).map((h) => h.name),
+          clusterFormed: !!registry.cluster,
+        }
+      : { reachable: false },
+    cluster,
+    pods: pods?.map((p) => ({ name: p.name, ip: p.ip })),
+    scaledAway,
+    ...quiet,
+  };
+  return { obs, registry, pods, endpoints, members };
+}
 
-  let registry: RegistrySnapshot | undefined;
-  if (src.registry) {
-    try {
-      registry = await src.registry.snapshot();
-    } catch (err) {
-      if (isReason(err, 'bad-size-key')) throw err;
-    }
-  }
-  let pods: PodInfo[] | undefined;
-  if (src.kube) pods = await src.kube.listPods(cfg.selector); // a 403 here is fatal and names the verb
-
-  const candidates = candidateEndpoints(cfg, self, registry, pods);
+/** The cluster as the candidates show it: who answers, the member list and the healthy endpoints. */
+async function observeCluster(
+  src: Sources,
+  candidates: string[],
+): Promise<{ cluster: Observation['cluster']; members: Member[] | undefined; endpoints: string[] }> {
+  const { self } = src;
   // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
   // its IP) would otherwise stall the gRPC member list until its timeout
   const answering = (
@@ -194,23 +233,5 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
       etcd.close();
     }
   }
-  const obs: Observation = {
-    self: { name: self.name, peerUrl: self.peerUrl },
-    configuredSize: cfg.clusterSize,
-    data: { hasWal, markerMemberId: marker?.memberId },
-    discovery: registry
-      ? {
-          reachable: true,
-          size: registry.size,
-          registrations: registry.members,
-          heartbeats: registry.heartbeats.filter((h) => h.name !== self.name).map((h) => h.name),
-          clusterFormed: !!registry.cluster,
-        }
-      : { reachable: false },
-    cluster,
-    pods: pods?.map((p) => ({ name: p.name, ip: p.ip })),
-    scaledAway: await isScaledAway(src),
-    ...quiet,
-  };
-  return { obs, registry, pods, endpoints, members };
+  return { cluster, members, endpoints };
 }

@@ -34,7 +34,15 @@ export async function runBoot(d: BootDeps): Promise<number> {
     const started = await startMember(ctx, binary, onChild);
     if (!started) return 0;
     etcd.ready = true;
-    log.info('member ready', { memberId: ctx.member.id, clusterId: ctx.member.clusterId, plan: started.start.plan });
+    const phases = ctx.phases.summary();
+    for (const [phase, ms] of Object.entries(phases))
+      ctx.metrics.set('deis_etcd_boot_phase_seconds', ms / 1000, { phase });
+    log.info('member ready', {
+      memberId: ctx.member.id,
+      clusterId: ctx.member.clusterId,
+      plan: started.start.plan,
+      phases,
+    });
     const exited = await supervise(ctx, binary, started.child, onChild);
     etcd.ready = false;
     if (exited) return await afterExit(ctx, exited);
