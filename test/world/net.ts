@@ -1,5 +1,6 @@
 // Loopback addresses for test processes. Each simulated pod or etcd member gets its own address in
 // 127.0.0.0/8 (Linux routes the whole block to lo), so members keep etcd's standard ports as pods do.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 function canBind(host: string, port: number): Promise<boolean> {
@@ -35,4 +36,28 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * The IPv4 addresses that have a listening TCP socket now (from /proc/net/tcp; empty elsewhere). The
+ * node agent skips them when it gives a pod an address, so that two worlds on one pod network (a `make
+ * up` beside a test run) do not hand out the same address.
+ */
+export function listeningAddresses(): Set<string> {
+  const out = new Set<string>();
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] !== '0A') continue; // TCP_LISTEN
+    const hex = f[1]?.split(':')[0];
+    if (hex?.length !== 8) continue;
+    // little-endian: 0100007F is 127.0.0.1
+    out.add([3, 2, 1, 0].map((i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.'));
+  }
+  return out;
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { killPod, logFile, startContainer, type ContainerContext } from './container.ts';
 import type { PodProcesses } from './faults.ts';
+import { listeningAddresses } from '../net.ts';
 import { HostsFile } from './hosts.ts';
 import { NodeRegistration } from './node.ts';
 import { probe } from './probes.ts';
@@ -143,10 +144,15 @@ export class NodeAgent implements PodProcesses {
   }
 
   // --- pods -----------------------------------------------------------------------------------------
+  /** The next address of the pod network that nothing listens on (another world may share the network). */
   private allocateIp(): string {
     const base = this.opts.podNet ?? 10;
-    const n = this.nextIp++;
-    return `127.${base}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+    const taken = listeningAddresses();
+    for (let tries = 0; ; tries++) {
+      const n = this.nextIp++;
+      const ip = `127.${base}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+      if (!taken.has(ip) || tries >= 1000) return ip;
+    }
   }
 
   private async syncPods(): Promise<void> {
