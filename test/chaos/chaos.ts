@@ -18,6 +18,8 @@ export interface ChaosOptions {
   overlay?: string;
   /** the faults beyond the always-possible ones (default: none) */
   kinds?: Partial<FaultOptions>;
+  /** the overlay's members advertise DNS peer URLs (--peer-service), not pod IPs */
+  dns?: boolean;
   /** the longest wait for one heal */
   healTimeoutMs?: number;
   /**
@@ -75,7 +77,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
   const random = seeded(opts.seed);
   const m = members(world, ns);
   await world.kubectl(['apply', '-k', opts.overlay ?? join(repoRoot, 'kustomize/overlays/local')]);
-  await waitHealed(world, m, 3, 180_000);
+  await waitHealed(world, m, 3, 180_000, opts.dns);
   const kinds: FaultOptions = { partition: false, volumes: false, ...opts.kinds };
 
   const prefix = `chaos/${opts.seed}`;
@@ -98,7 +100,7 @@ export async function runChaos(world: TestWorld, opts: ChaosOptions): Promise<Ch
       let error: string | undefined;
       try {
         await inject(world, f, random);
-        await waitHealed(world, m, f.to, healTimeoutMs);
+        await waitHealed(world, m, f.to, healTimeoutMs, opts.dns);
       } catch (err) {
         error = String(err).slice(0, 2000);
       }

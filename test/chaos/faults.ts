@@ -227,14 +227,21 @@ async function discoveryReady(world: TestWorld): Promise<boolean> {
 }
 
 /**
- * Waits until `replicas` members converged, every endpoint answers and discovery is Ready, within
+ * Waits until `replicas` members converged (`dns`: their peer URLs name the pods under the headless
+ * Service), every endpoint answers and discovery is Ready, within
  * timeoutMs; rejects with the last state seen.
  */
-export async function waitHealed(world: TestWorld, m: Members, replicas: number, timeoutMs: number): Promise<void> {
+export async function waitHealed(
+  world: TestWorld,
+  m: Members,
+  replicas: number,
+  timeoutMs: number,
+  dns = false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (let i = 0; Date.now() < deadline && i < 1000; i++) {
-    await m.converged(replicas, { timeoutMs: Math.max(1000, deadline - Date.now()) });
+    await m.converged(replicas, { timeoutMs: Math.max(1000, deadline - Date.now()), dns });
     if (!(await endpointsHealthy(m))) last = 'an endpoint did not answer a linearizable read';
     else if (!(await discoveryReady(world))) last = 'the discovery pod is not Ready';
     else return;

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       seed,
       overlay,
       kinds,
+      dns: overlayName === 'volumes',
       logsDir,
       slowHealMs,
       log: (l) => console.log(l),
