@@ -30,5 +30,10 @@ export function bootMetrics(): BootMetrics {
     'where the time from process start to ready went, by phase (phases can overlap; total is the whole)',
     'gauge',
   );
+  m.declare('deis_etcd_alarms', 'alarms raised in the cluster, by alarm (seen by the leader)', 'gauge');
+  m.declare('deis_etcd_alarms_disarmed_total', 'alarms the maintenance pass cleared, by alarm', 'counter');
+  m.declare('deis_etcd_defrags_total', 'defragmentations the maintenance pass ran, by reason', 'counter');
+  m.declare('deis_etcd_defrag_seconds_total', 'seconds spent defragmenting', 'counter');
+  m.declare('deis_etcd_db_unused_bytes', "bytes of a member's database file not in use (seen by the leader)", 'gauge');
   return m;
 }

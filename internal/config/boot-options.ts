@@ -200,6 +200,28 @@ export const bootOptions = [
     default: 30,
     describe: "seconds a member's pod must be gone before the heal pass removes it",
   },
+  {
+    flag: 'auto-compaction-retention',
+    type: 'string',
+    default: '1h',
+    describe:
+      "history etcd keeps before compacting it (etcd's periodic auto-compaction), a duration like 1h or 30m; " +
+      '0 turns auto-compaction off',
+  },
+  {
+    flag: 'defrag-threshold',
+    type: 'number',
+    default: 50,
+    describe:
+      "percent of a member's database file not in use at which the leader's maintenance pass defragments it " +
+      '(one member at a time, followers first, never while a member is missing); 0 turns it off',
+  },
+  {
+    flag: 'defrag-min-size',
+    type: 'number',
+    default: 64,
+    describe: 'MiB a database file must reach before the unused share counts (a NOSPACE alarm defragments at any size)',
+  },
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ] as const satisfies readonly OptionSpec[];

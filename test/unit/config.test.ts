@@ -100,6 +100,34 @@ test('boot: ETCD_* settings pass through, ones boot owns are dropped and reporte
   assert.is(c.etcdEnvDropped.length, 2);
 });
 
+const retentionRows: { value: string; ok: boolean }[] = [
+  { value: '1h', ok: true },
+  { value: '1h30m', ok: true },
+  { value: '90s', ok: true },
+  { value: '0', ok: true },
+  { value: '5', ok: true },
+  { value: 'daily', ok: false },
+  { value: '-1h', ok: false },
+  { value: '', ok: false },
+];
+for (const r of retentionRows) {
+  test(`boot: --auto-compaction-retention '${r.value}' is ${r.ok ? 'accepted' : 'one config error'}`, () => {
+    const input = raw({ name: 'deis-etcd-0', 'auto-compaction-retention': r.value });
+    if (r.ok) assert.is(validateBoot(input, {}).autoCompactionRetention, r.value);
+    else
+      assert.match(
+        configError(() => validateBoot(input, {})),
+        'must be a duration like 1h',
+      );
+  });
+}
+
+test('boot: ETCD_AUTO_COMPACTION_* are dropped (boot sets those flags) and reported', () => {
+  const c = validateBoot(raw({ name: 'deis-etcd-0' }), { ETCD_AUTO_COMPACTION_RETENTION: '5m' });
+  assert.equal(c.etcdEnv, {});
+  assert.is(c.etcdEnvDropped.length, 1);
+});
+
 test('boot: a name that is no DNS label, a missing name', () => {
   assert.match(
     configError(() => validateBoot(raw({ name: 'Deis_Etcd' }), {})),
@@ -175,6 +203,9 @@ const envRows: { program: Program; want: Record<string, string> }[] = [
       'auto-recover': 'DEIS_ETCD_AUTO_RECOVER',
       'quorum-loss-grace': 'DEIS_ETCD_QUORUM_LOSS_GRACE',
       'pod-gone-grace': 'DEIS_ETCD_POD_GONE_GRACE',
+      'auto-compaction-retention': 'DEIS_ETCD_AUTO_COMPACTION_RETENTION',
+      'defrag-threshold': 'DEIS_ETCD_DEFRAG_THRESHOLD',
+      'defrag-min-size': 'DEIS_ETCD_DEFRAG_MIN_SIZE',
       'log-level': 'DEIS_ETCD_LOG_LEVEL',
       'log-format': 'DEIS_ETCD_LOG_FORMAT',
     },
@@ -353,6 +384,9 @@ const defaultRows: {
   { program: 'boot', flag: 'auto-recover', read: (c) => c.autoRecover, alt: false },
   { program: 'boot', flag: 'quorum-loss-grace', read: (c) => c.quorumLossGraceS, alt: 7 },
   { program: 'boot', flag: 'pod-gone-grace', read: (c) => c.podGoneGraceS, alt: 7 },
+  { program: 'boot', flag: 'auto-compaction-retention', read: (c) => c.autoCompactionRetention, alt: '30m' },
+  { program: 'boot', flag: 'defrag-threshold', read: (c) => c.defragThresholdPct, alt: 70 },
+  { program: 'boot', flag: 'defrag-min-size', read: (c) => Number(c.defragMinBytes) / 1024 / 1024, alt: 7 },
   { program: 'boot', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'boot', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
   { program: 'discovery', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },
