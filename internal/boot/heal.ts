@@ -7,7 +7,7 @@ import { removals } from '../membership/decide.ts';
 import { isLeaving, ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withLocal, type BootContext } from './context.ts';
-import { maintenancePass } from './maintenance.ts';
+import { maintenancePass, snapshotMetrics } from './maintenance.ts';
 import { memberViews, scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
@@ -124,6 +124,7 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
       if (ctx.clock.now() - lastBeat >= HEARTBEAT_INTERVAL_S * 1000) {
         lastBeat = ctx.clock.now();
         await ctx.heartbeat.ensure();
+        await snapshotMetrics(ctx).catch((err) => once('snapshot directory unreadable', err));
         // a discovery service that lost its registry (an emptyDir) learns again that the cluster exists
         const { registry } = ctx;
         const clusterId = ctx.member.clusterId;

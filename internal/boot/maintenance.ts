@@ -5,6 +5,7 @@
 import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import { planMaintenance, type DbView, type MaintenancePlan } from '../membership/maintenance.ts';
+import { snapshotsOf, takenAt } from '../snapshot/names.ts';
 import { withLocal, type BootContext } from './context.ts';
 
 /** What one pass did, for the log and for tests. */
@@ -93,4 +94,17 @@ export async function maintenancePass(ctx: BootContext): Promise<MaintenanceResu
     }
     return out;
   });
+}
+
+/**
+ * When the snapshot directory is mounted here (--restore-dir): how many snapshots of the prefix it
+ * holds and when the newest was taken, on /metrics (an alert on its age catches a failing schedule).
+ */
+export async function snapshotMetrics(ctx: BootContext): Promise<void> {
+  const { restoreDir, restorePrefix } = ctx.cfg;
+  if (!restoreDir) return;
+  const mine = snapshotsOf(restorePrefix, (await ctx.files.list(restoreDir)) ?? []);
+  ctx.metrics.set('deis_etcd_snapshots', mine.length);
+  const newest = mine[0] && takenAt(restorePrefix, mine[0]);
+  if (newest) ctx.metrics.set('deis_etcd_snapshot_latest_timestamp_seconds', newest / 1000);
 }

@@ -222,6 +222,33 @@ export const bootOptions = [
     default: 64,
     describe: 'MiB a database file must reach before the unused share counts (a NOSPACE alarm defragments at any size)',
   },
+  {
+    flag: 'restore-from',
+    type: 'string',
+    defaultText: 'none: a new cluster starts empty',
+    describe:
+      'when the cluster has no members (a new cluster, or a rebuild after losing every member), the first member ' +
+      'restores this snapshot and starts alone, the others join it: latest (the newest in --restore-dir), a ' +
+      'snapshot name in --restore-dir, or an absolute path. Ignored, with a warning, when the cluster has data',
+  },
+  {
+    flag: 'restore-dir',
+    type: 'string',
+    describe: 'directory (the snapshot volume) holding the snapshots --restore-from names',
+  },
+  {
+    flag: 'restore-prefix',
+    type: 'string',
+    default: 'deis-etcd',
+    describe: "name prefix of the snapshots 'latest' chooses among (the snapshot program's --prefix)",
+  },
+  {
+    flag: 'etcdutl-binary',
+    type: 'string',
+    default: 'etcdutl',
+    defaultText: 'etcdutl (on PATH)',
+    describe: "etcd's etcdutl, which checks and restores a --restore-from snapshot",
+  },
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ] as const satisfies readonly OptionSpec[];

@@ -4,6 +4,7 @@
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
 import * as etcd3 from 'etcd3';
 import { noop } from 'cockatiel';
+import { PassThrough } from 'node:stream';
 import { DeisError } from '../errors.ts';
 import { translate } from './errors.ts';
 
@@ -75,6 +76,11 @@ export interface EtcdApi {
   compact(revision: number): Promise<void>;
   /** Defragments the backend of the member behind one client URL (it blocks that member meanwhile). */
   defragment(endpoint: string): Promise<void>;
+  /**
+   * The backend database of the member behind one client URL, streamed as etcd sends it (the file
+   * followed by its sha256, as `etcdctl snapshot save` writes it). Fails with the stream's error.
+   */
+  snapshot(endpoint: string): AsyncIterable<Uint8Array>;
   /** The alarms raised in the cluster. */
   alarms(): Promise<Alarm[]>;
   /** Clears one member's alarm. */
@@ -216,6 +222,21 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
         Math.max(ms, DEFRAG_TIMEOUT_MS),
         `defragment ${endpoint}`,
       ),
+    snapshot: (endpoint) => {
+      // a PassThrough turns the gRPC event stream into an async iterable with backpressure on our side
+      const out = new PassThrough();
+      endpointClient(endpoint)
+        .maintenance.snapshot()
+        .then((stream) => {
+          stream.on('data', (r) => {
+            if (r.blob?.length) out.write(r.blob);
+          });
+          stream.on('end', () => out.end());
+          stream.on('error', (err) => out.destroy(translate(err, `snapshot of ${endpoint}`)));
+        })
+        .catch((err) => out.destroy(translate(err, `snapshot of ${endpoint}`)));
+      return out;
+    },
     alarms: () =>
       call('alarm list', async () => {
         const r = await client.maintenance.alarm({

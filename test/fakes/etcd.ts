@@ -160,6 +160,13 @@ export class FakeCluster {
         m.dbSize = m.dbSizeInUse ?? m.dbSize;
         c.calls.push(`defrag ${m.id}`);
       },
+      async *snapshot(endpoint) {
+        c.check('snapshot');
+        const m = c.byUrl(endpoint);
+        if (!m?.healthy) throw new DeisError('unreachable', `snapshot of ${endpoint}: no answer`, { retryable: true });
+        c.calls.push(`snapshot ${m.id}`);
+        yield new TextEncoder().encode(JSON.stringify([...c.kv]));
+      },
       async alarms() {
         reach('alarms');
         return c.alarms.map((a) => ({ ...a }));

@@ -122,6 +122,25 @@ for (const r of retentionRows) {
   });
 }
 
+const restoreRows: { name: string; opts: Record<string, string>; want?: string }[] = [
+  { name: 'latest with a dir', opts: { 'restore-from': 'latest', 'restore-dir': '/snap' } },
+  { name: 'an absolute path alone', opts: { 'restore-from': '/snap/deis-etcd-20261130T114207Z.db' } },
+  { name: 'a name with a dir', opts: { 'restore-from': 'deis-etcd-20261130T114207Z.db', 'restore-dir': '/snap' } },
+  { name: 'latest without a dir', opts: { 'restore-from': 'latest' }, want: 'needs --restore-dir' },
+  { name: 'a relative path', opts: { 'restore-from': '../x.db', 'restore-dir': '/snap' }, want: 'must be latest' },
+];
+for (const r of restoreRows) {
+  test(`boot: --restore-from ${r.name}: ${r.want ?? 'accepted'}`, () => {
+    const input = raw({ name: 'deis-etcd-0', ...r.opts });
+    if (!r.want) assert.is(validateBoot(input, {}).restoreFrom, r.opts['restore-from']);
+    else
+      assert.match(
+        configError(() => validateBoot(input, {})),
+        r.want,
+      );
+  });
+}
+
 test('boot: ETCD_AUTO_COMPACTION_* are dropped (boot sets those flags) and reported', () => {
   const c = validateBoot(raw({ name: 'deis-etcd-0' }), { ETCD_AUTO_COMPACTION_RETENTION: '5m' });
   assert.equal(c.etcdEnv, {});
@@ -206,6 +225,10 @@ const envRows: { program: Program; want: Record<string, string> }[] = [
       'auto-compaction-retention': 'DEIS_ETCD_AUTO_COMPACTION_RETENTION',
       'defrag-threshold': 'DEIS_ETCD_DEFRAG_THRESHOLD',
       'defrag-min-size': 'DEIS_ETCD_DEFRAG_MIN_SIZE',
+      'restore-from': 'DEIS_ETCD_RESTORE_FROM',
+      'restore-dir': 'DEIS_ETCD_RESTORE_DIR',
+      'restore-prefix': 'DEIS_ETCD_RESTORE_PREFIX',
+      'etcdutl-binary': 'DEIS_ETCD_ETCDUTL_BINARY',
       'log-level': 'DEIS_ETCD_LOG_LEVEL',
       'log-format': 'DEIS_ETCD_LOG_FORMAT',
     },
@@ -387,6 +410,8 @@ const defaultRows: {
   { program: 'boot', flag: 'auto-compaction-retention', read: (c) => c.autoCompactionRetention, alt: '30m' },
   { program: 'boot', flag: 'defrag-threshold', read: (c) => c.defragThresholdPct, alt: 70 },
   { program: 'boot', flag: 'defrag-min-size', read: (c) => Number(c.defragMinBytes) / 1024 / 1024, alt: 7 },
+  { program: 'boot', flag: 'restore-prefix', read: (c) => c.restorePrefix, alt: 'other' },
+  { program: 'boot', flag: 'etcdutl-binary', read: (c) => c.etcdutlBinary, alt: '/usr/bin/etcdutl' },
   { program: 'boot', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'boot', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
   { program: 'discovery', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },

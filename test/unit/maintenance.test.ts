@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planMaintenance, type DbView, type RaisedAlarm } from '../../internal/membership/maintenance.ts';
-import { maintenancePass } from '../../internal/boot/maintenance.ts';
+import { maintenancePass, snapshotMetrics } from '../../internal/boot/maintenance.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 
@@ -181,6 +181,16 @@ test('pass: a member that stops answering mid-way stops the pass before its defr
   assert.ok(failed);
   assert.equal(cluster.calls, ['compact 42', 'defrag 2']);
   assert.equal(cluster.alarms, [nospace('1')], 'not disarmed');
+});
+
+test('snapshot metrics: the count and the newest snapshot time of the prefix in --restore-dir', async () => {
+  const f = await fakeBoot({ ...leader, 'restore-dir': '/snap' }, { cluster: cluster3() });
+  for (const n of ['deis-etcd-20261130T100000Z.db', 'deis-etcd-20261130T110000Z.db', 'other-20261130T120000Z.db'])
+    await f.files.write(`/snap/${n}`, 'x');
+  await snapshotMetrics(f.ctx);
+  const m = f.ctx.metrics.render();
+  assert.match(m, 'deis_etcd_snapshots 2');
+  assert.match(m, `deis_etcd_snapshot_latest_timestamp_seconds ${Date.UTC(2026, 10, 30, 11) / 1000}`);
 });
 
 test.run();
