@@ -25,6 +25,8 @@ export class FakeCluster {
   members: FakeMember[] = [];
   kv = new Map<string, { value: string; rev: number }>();
   rev = 0;
+  /** Locks another process holds: withLock on them fails as etcd3's lock does (at once). */
+  heldLocks = new Set<string>();
   /** Raised alarms (the maintenance pass clears them). */
   alarms: Alarm[] = [];
   /** Every mutating call, in order, e.g. "remove 3". */
@@ -222,6 +224,8 @@ export class FakeCluster {
         };
       },
       async withLock(key, _ttl, fn) {
+        if (c.heldLocks.has(key))
+          throw new DeisError('conflict', `lock ${key}: held`, { reason: 'lock-failed', retryable: true });
         c.calls.push(`lock ${key}`);
         return fn();
       },

@@ -4,7 +4,8 @@
 // and nothing started.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prepare } from '../../internal/boot/act.ts';
+import { handlers, prepare, quietOf } from '../../internal/boot/act.ts';
+import { look } from '../../internal/boot/observe.ts';
 import { DeisError } from '../../internal/errors.ts';
 import type { RestoreSource, RestoreTarget } from '../../internal/snapshot/restore.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
@@ -46,6 +47,17 @@ test('no members anywhere: the first member restores under the lock and starts f
   assert.is(line?.revision, 42);
   assert.match(f.ctx.metrics.render(), 'deis_etcd_membership_changes_total{kind="restore"} 1');
   assert.ok(f.discovery.kv.has('/_etcd/registry/tok/status/etcd-0'), 'heartbeat written: the others join me');
+});
+
+test('another member holds the lock (it restores): nothing restored here, look again shortly', async () => {
+  const { f, calls } = await emptyWorld();
+  f.discovery.heldLocks.add('/_etcd/registry/tok/_deis/lock');
+  const loop = { round: 0, quietSince: undefined, stuckSince: undefined };
+  const { seen, plan } = await look(f.ctx, quietOf(f.ctx, loop));
+  assert.is(plan.kind, 'bootstrap');
+  const step = await handlers.bootstrap(f.ctx, plan as Extract<typeof plan, { kind: 'bootstrap' }>, seen, loop);
+  assert.equal(step, { kind: 'again', sleepMs: 1000 });
+  assert.is(calls.length, 0);
 });
 
 test('a refused snapshot stops boot with its one-line error; nothing starts', async () => {
