@@ -106,7 +106,7 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
     rmSync(work, { recursive: true, force: true });
   }
 
-  const links = ['boot', 'discovery'].map((name) => {
+  const links = ['boot', 'discovery', 'snapshot'].map((name) => {
     const link = join(binDir, name);
     symlinkSync('deis-etcd', link);
     return link;

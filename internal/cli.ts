@@ -11,7 +11,7 @@ import type { Runtime } from './runtime.ts';
 import { VERSION } from './version.ts';
 
 export interface Program<C> {
-  name: 'boot' | 'discovery';
+  name: 'boot' | 'discovery' | 'snapshot';
   summary: string;
   options: readonly OptionSpec[];
   validate: (raw: RawOptions, env: NodeJS.ProcessEnv) => C & { logLevel: Level; logFormat: 'json' | 'text' };

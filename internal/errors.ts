@@ -22,7 +22,9 @@ export type EtcdReason =
   | 'unhealthy-cluster'
   | 'no-leader'
   | 'learner-rpc'
-  | 'lock-failed';
+  | 'lock-failed'
+  | 'compacted'
+  | 'no-space';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';

@@ -1,15 +1,17 @@
 // deis-etcd: the multi-call entry that lets one executable (and one copy of Node) carry both programs.
-// It runs `boot` or `discovery` chosen by the name it was invoked as (a link /bin/boot or
+// It runs `boot`, `discovery` or `snapshot` chosen by the name it was invoked as (a link /bin/boot or
 // /bin/discovery, a bundle named boot.cjs) or else by its first argument (`deis-etcd boot --help`).
 import { main as boot } from '../boot/cli.ts';
 import { main as discovery } from '../discovery/cli.ts';
+import { main as snapshot } from '../snapshot/cli.ts';
 import { VERSION } from '../../internal/version.ts';
 
-export type ProgramName = 'boot' | 'discovery';
+export type ProgramName = 'boot' | 'discovery' | 'snapshot';
 type Main = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const programs: Record<ProgramName, Main> = { boot, discovery };
-const isProgram = (name: string | undefined): name is ProgramName => name === 'boot' || name === 'discovery';
+const programs: Record<ProgramName, Main> = { boot, discovery, snapshot };
+const isProgram = (name: string | undefined): name is ProgramName =>
+  name === 'boot' || name === 'discovery' || name === 'snapshot';
 
 /** A path's last element without a script extension: '/bin/boot' -> 'boot', 'dist/discovery.cjs' -> 'discovery'. */
 export function commandName(path: string | undefined): string | undefined {
@@ -49,9 +51,10 @@ export const USAGE = `deis-etcd ${VERSION}: etcd on Kubernetes, two programs in 
 Usage:
   deis-etcd boot [options]        start one etcd member (also run as /bin/boot)
   deis-etcd discovery [options]   run the in-cluster discovery service (also run as /bin/discovery)
+  deis-etcd snapshot [options]    take, check and keep one snapshot (also run as /bin/snapshot)
   deis-etcd --version
 
-Run 'deis-etcd boot --help' or 'deis-etcd discovery --help' for their options.
+Run 'deis-etcd <program> --help' for its options.
 `;
 
 /** Runs the chosen program; returns the exit code. */

@@ -1,12 +1,13 @@
 // Carries a plan out: observe and decide until a plan starts etcd, with one handler per plan kind.
 // Handlers return the next step (start etcd with these flags, or look again after a pause) so that
 // each is table-tested with fakes; the loop owns the waiting budget and the "quiet" clock.
-import { DeisError } from '../errors.ts';
+import { DeisError, isReason } from '../errors.ts';
 import type { Plan } from '../membership/decide.ts';
 import { retry } from '../retry.ts';
 import { joinCluster, moveDataAside } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
 import { look, type Observed, type Quiet } from './observe.ts';
+import { restoreSnapshot } from '../snapshot/restore.ts';
 
 /** How etcd is to be started. */
 export interface Start {
@@ -90,7 +91,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
     await ctx.heartbeat.ensure();
     return { kind: 'start', start: { plan: 'restart', args: [], endpoints: seen.endpoints, memberId } };
   },
-  async bootstrap(ctx, plan) {
+  async bootstrap(ctx, plan, _seen, loop) {
     const { registry, cfg } = ctx;
     if (!registry || !cfg.discoveryEndpoint) {
       throw new DeisError(
@@ -103,6 +104,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       await registry.removeRegistration(id);
       ctx.log.warn('stale registration of mine dropped', { memberId: id });
     }
+    if (cfg.restoreFrom) return bootstrapFromSnapshot(ctx, loop, cfg.restoreFrom);
     await ctx.heartbeat.ensure();
     const args = [
       '--discovery-token',
@@ -112,7 +114,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       '--initial-cluster-state',
       'new',
       '--initial-cluster-token',
-      `deis-etcd-${cfg.name.replace(/-\d+$/, '')}`,
+      clusterToken(cfg.name),
     ];
     return { kind: 'start', start: { plan: 'bootstrap', args, endpoints: [] } };
   },
@@ -130,6 +132,47 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   },
 };
 
+/**
+ * The bootstrap of a cluster with no members when a snapshot is configured: under the registry's
+ * lock (so that one member restores), decide again; if it is still a bootstrap, restore the snapshot
+ * into the data dir and start from it as a one-member cluster (etcd ignores the initial-cluster flags
+ * once it has a WAL). The others then see its heartbeat and join it as learners.
+ */
+async function bootstrapFromSnapshot(ctx: BootContext, loop: Loop, from: string): Promise<Step> {
+  const { cfg } = ctx;
+  const restore = ctx.restore ?? restoreSnapshot;
+  const done = await ctx
+    .registry!.withLock(async () => {
+      if ((await look(ctx, quietOf(ctx, loop))).plan.kind !== 'bootstrap') return false;
+      const started = ctx.clock.now();
+      const r = await restore(
+        { from, dir: cfg.restoreDir, prefix: cfg.restorePrefix, etcdutl: cfg.etcdutlBinary },
+        { name: ctx.self.name, peerUrl: ctx.self.peerUrl, dataDir: cfg.dataDir, clusterToken: clusterToken(cfg.name) },
+      );
+      ctx.log.warn('snapshot restored: this member starts alone, the others join it', {
+        file: r.file,
+        size: r.size,
+        revision: r.status.revision,
+        hash: r.status.hash,
+        keys: r.status.totalKey,
+        tookMs: ctx.clock.now() - started,
+      });
+      ctx.metrics.change('restore');
+      await ctx.heartbeat.ensure();
+      return true;
+    }, 300)
+    .catch((err) => {
+      // another member holds the lock (it restores): look again, it will be alive or gone by then
+      if (isReason(err, 'lock-failed')) return false;
+      throw err;
+    });
+  if (!done) return again(1000);
+  return { kind: 'start', start: { plan: 'restart', args: [], endpoints: [] } };
+}
+
+/** The --initial-cluster-token of a new cluster: the StatefulSet's name. */
+const clusterToken = (name: string) => `deis-etcd-${name.replace(/-\d+$/, '')}`;
+
 function run<K extends Plan['kind']>(
   ctx: BootContext,
   plan: Extract<Plan, { kind: K }>,
@@ -143,6 +186,7 @@ function run<K extends Plan['kind']>(
 export async function prepare(ctx: BootContext): Promise<Start | undefined> {
   const loop: Loop = { round: 0, quietSince: undefined, stuckSince: undefined };
   let last = '';
+  let restoreIgnored = false;
   for (; !ctx.signal.aborted; loop.round++) {
     const { seen, plan } = await look(ctx, quietOf(ctx, loop));
     const o = seen.obs;
@@ -150,6 +194,13 @@ export async function prepare(ctx: BootContext): Promise<Start | undefined> {
       o.cluster.reachable || o.cluster.anyAlive || (o.discovery.reachable && o.discovery.heartbeats.length > 0);
     loop.quietSince = alive ? undefined : (loop.quietSince ?? ctx.clock.now());
     const reason = 'reason' in plan ? plan.reason : undefined;
+    if (ctx.cfg.restoreFrom && (plan.kind === 'restart' || plan.kind === 'join') && !restoreIgnored) {
+      restoreIgnored = true;
+      ctx.log.warn('restore ignored: the cluster already has data', {
+        restoreFrom: ctx.cfg.restoreFrom,
+        plan: plan.kind,
+      });
+    }
     if (`${plan.kind}:${reason}` !== last) {
       ctx.log.info('decided', { plan: plan.kind, reason, removals: plan.kind === 'join' ? plan.removals : undefined });
       last = `${plan.kind}:${reason}`;

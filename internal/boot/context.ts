@@ -13,6 +13,7 @@ import type { Logger } from '../log/log.ts';
 import { retry } from '../retry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { SpawnFn } from '../supervisor/supervisor.ts';
+import type { RestoreFn } from '../snapshot/restore.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { Phases } from './phases.ts';
@@ -25,6 +26,8 @@ export interface BootDeps extends Runtime {
   /** An EtcdApi for the given client URLs (the caller closes it). */
   connect: (endpoints: string[]) => EtcdApi;
   spawn?: SpawnFn;
+  /** Restores a --restore-from snapshot into the data dir (internal/snapshot/restore.ts; a fake in tests). */
+  restore?: RestoreFn;
   /** When the process started (epoch ms, performance.timeOrigin): the phases count from it. */
   startedAt?: number;
 }

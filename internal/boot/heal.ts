@@ -1,11 +1,13 @@
 // The background pass while etcd runs: the heartbeat every few seconds and, on the leader, every
 // heal interval: promote caught-up learners, and remove one member whose pod has been gone longer
-// than the grace period (one change per pass, each keeping quorum).
+// than the grace period (one change per pass, each keeping quorum), then the maintenance pass
+// (maintenance.ts: defragmentation, NOSPACE).
 import { HEARTBEAT_INTERVAL_S } from '../discovery/registry.ts';
 import { removals } from '../membership/decide.ts';
 import { isLeaving, ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withLocal, type BootContext } from './context.ts';
+import { maintenancePass, snapshotMetrics } from './maintenance.ts';
 import { memberViews, scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
@@ -122,6 +124,7 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
       if (ctx.clock.now() - lastBeat >= HEARTBEAT_INTERVAL_S * 1000) {
         lastBeat = ctx.clock.now();
         await ctx.heartbeat.ensure();
+        await snapshotMetrics(ctx).catch((err) => once('snapshot directory unreadable', err));
         // a discovery service that lost its registry (an emptyDir) learns again that the cluster exists
         const { registry } = ctx;
         const clusterId = ctx.member.clusterId;
@@ -138,6 +141,7 @@ export function startHealer(ctx: BootContext): { stop(): Promise<void>; needs: P
       if (ctx.clock.now() - lastHeal < ctx.cfg.healIntervalS * 1000) continue;
       lastHeal = ctx.clock.now();
       await healPass(ctx, state).catch((err) => once('heal pass failed', err));
+      await maintenancePass(ctx).catch((err) => once('maintenance pass failed', err));
     }
   })();
   return {

@@ -4,7 +4,7 @@
 import { isReason } from '../errors.ts';
 import { retry } from '../retry.ts';
 import { etcdHealthy, startChild, waitUntil, type Child } from '../supervisor/supervisor.ts';
-import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
+import { compactionArgs, etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { prepare, type Start } from './act.ts';
 import { abandonJoin, promoteSelf } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
@@ -55,7 +55,7 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
     peerUrl: self.peerUrl,
     metricsPort: cfg.etcdMetricsPort,
   });
-  return startChild(binary, [...args, ...start.args], {
+  return startChild(binary, [...args, ...compactionArgs(cfg.autoCompactionRetention), ...start.args], {
     env: etcdEnv(ctx.env, cfg.etcdEnv),
     log: ctx.log,
     spawn: ctx.spawn,

@@ -8,7 +8,8 @@ export type ChangeKind =
   | 'promote'
   | 'update'
   | 'registry-reset'
-  | 'force-new-cluster';
+  | 'force-new-cluster'
+  | 'restore';
 
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
@@ -28,6 +29,17 @@ export function bootMetrics(): BootMetrics {
   m.declare(
     'deis_etcd_boot_phase_seconds',
     'where the time from process start to ready went, by phase (phases can overlap; total is the whole)',
+    'gauge',
+  );
+  m.declare('deis_etcd_alarms', 'alarms raised in the cluster, by alarm (seen by the leader)', 'gauge');
+  m.declare('deis_etcd_alarms_disarmed_total', 'alarms the maintenance pass cleared, by alarm', 'counter');
+  m.declare('deis_etcd_defrags_total', 'defragmentations the maintenance pass ran, by reason', 'counter');
+  m.declare('deis_etcd_defrag_seconds_total', 'seconds spent defragmenting', 'counter');
+  m.declare('deis_etcd_db_unused_bytes', "bytes of a member's database file not in use (seen by the leader)", 'gauge');
+  m.declare('deis_etcd_snapshots', 'snapshots of --restore-prefix in --restore-dir (when mounted)', 'gauge');
+  m.declare(
+    'deis_etcd_snapshot_latest_timestamp_seconds',
+    'when the newest snapshot in --restore-dir was taken (unix seconds, from its name)',
     'gauge',
   );
   return m;

@@ -24,6 +24,8 @@ export const OWNED_ETCD_ENV = [
   'ETCD_DISCOVERY_TOKEN',
   'ETCD_DISCOVERY_ENDPOINTS',
   'ETCD_DISCOVERY_SRV',
+  'ETCD_AUTO_COMPACTION_MODE',
+  'ETCD_AUTO_COMPACTION_RETENTION',
 ];
 
 export interface BootConfig {
@@ -58,6 +60,16 @@ export interface BootConfig {
   readonly joinStallS: number;
   readonly autoRecover: boolean;
   readonly quorumLossGraceS: number;
+  /** etcd's --auto-compaction-retention in periodic mode; '0': off. */
+  readonly autoCompactionRetention: string;
+  /** The maintenance pass's defragmentation rule: unused percent and the size it starts at. */
+  readonly defragThresholdPct: number;
+  readonly defragMinBytes: number;
+  /** A snapshot for a cluster with no members: 'latest', a name in restoreDir, or an absolute path. */
+  readonly restoreFrom: string | undefined;
+  readonly restoreDir: string | undefined;
+  readonly restorePrefix: string;
+  readonly etcdutlBinary: string;
   /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
   readonly etcdEnv: Readonly<Record<string, string>>;
   /** Why some ETCD_* variables were dropped. */
@@ -133,6 +145,13 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     joinStallS: opt.int('join-stall-timeout', 1, 3600),
     autoRecover: opt.bool('auto-recover'),
     quorumLossGraceS: opt.int('quorum-loss-grace', 1, 86400),
+    autoCompactionRetention: opt.str('auto-compaction-retention'),
+    defragThresholdPct: opt.int('defrag-threshold', 0, 100),
+    defragMinBytes: opt.int('defrag-min-size', 0, 1024 * 1024) * 1024 * 1024,
+    restoreFrom: opt.optStr('restore-from'),
+    restoreDir: opt.optStr('restore-dir'),
+    restorePrefix: opt.str('restore-prefix'),
+    etcdutlBinary: opt.str('etcdutl-binary'),
     etcdEnv,
     etcdEnvDropped,
     logLevel: opt.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
@@ -155,6 +174,19 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
   }
   if (!cfg.selector.includes('='))
     p.add(`--selector must be a label selector like app=deis-etcd, not '${cfg.selector}'`);
+  if (!/^(0|\d+|(\d+(\.\d+)?(h|m|s))+)$/.test(cfg.autoCompactionRetention)) {
+    p.add(
+      `${opt.source('auto-compaction-retention')} must be a duration like 1h, 30m or 1h30m (0: off), not ` +
+        `'${cfg.autoCompactionRetention}'`,
+    );
+  }
+  const from = cfg.restoreFrom;
+  if (from && !from.startsWith('/')) {
+    if (from !== 'latest' && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(from))
+      p.add(`${opt.source('restore-from')} must be latest, a snapshot name or an absolute path, not '${from}'`);
+    else if (!cfg.restoreDir)
+      p.add(`${opt.source('restore-from')} '${from}' needs --restore-dir, the directory holding the snapshots`);
+  }
   p.check('boot');
   return Object.freeze(cfg);
 }

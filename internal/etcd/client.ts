@@ -4,6 +4,7 @@
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
 import * as etcd3 from 'etcd3';
 import { noop } from 'cockatiel';
+import { PassThrough } from 'node:stream';
 import { DeisError } from '../errors.ts';
 import { translate } from './errors.ts';
 
@@ -32,6 +33,17 @@ export interface Status {
   raftIndex: number;
   raftAppliedIndex: number;
   version: string;
+  /** The key space's revision when the member answered. */
+  revision: number;
+  /** The backend database's size on disk and the part of it in use, in bytes. */
+  dbSize: number;
+  dbSizeInUse: number;
+}
+
+/** An alarm raised on a member, e.g. NOSPACE when its database passed --quota-backend-bytes. */
+export interface Alarm {
+  memberId: string;
+  alarm: 'NOSPACE' | 'CORRUPT';
 }
 
 export interface KeyValue {
@@ -60,6 +72,19 @@ export interface EtcdApi {
   /** Status of the member behind one client URL. */
   status(endpoint: string): Promise<Status>;
   moveLeader(targetId: string): Promise<void>;
+  /** Compacts the key space's history up to revision (a revision already compacted is no error). */
+  compact(revision: number): Promise<void>;
+  /** Defragments the backend of the member behind one client URL (it blocks that member meanwhile). */
+  defragment(endpoint: string): Promise<void>;
+  /**
+   * The backend database of the member behind one client URL, streamed as etcd sends it (the file
+   * followed by its sha256, as `etcdctl snapshot save` writes it). Fails with the stream's error.
+   */
+  snapshot(endpoint: string): AsyncIterable<Uint8Array>;
+  /** The alarms raised in the cluster. */
+  alarms(): Promise<Alarm[]>;
+  /** Clears one member's alarm. */
+  disarm(alarm: Alarm): Promise<void>;
   get(key: string): Promise<KeyValue | undefined>;
   getPrefix(prefix: string): Promise<KeyValue[]>;
   put(key: string, value: string): Promise<void>;
@@ -104,6 +129,9 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** How long a defragmentation may take (etcd rewrites the database file; ~1 s per 100 MB seen). */
+const DEFRAG_TIMEOUT_MS = 120_000;
+
 /** An EtcdApi over the etcd3 client for the given client URLs. */
 export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
   const ms = opts.timeoutMs ?? 5000;
@@ -113,6 +141,14 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
   const faultHandling = { host: () => noop, global: noop };
   const client = new etcd3.Etcd3({ hosts: opts.endpoints, dialTimeout: dial, faultHandling });
   const perEndpoint = new Map<string, etcd3.Etcd3>();
+  const endpointClient = (endpoint: string): etcd3.Etcd3 => {
+    let c = perEndpoint.get(endpoint);
+    if (!c) {
+      c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
+      perEndpoint.set(endpoint, c);
+    }
+    return c;
+  };
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await timeout(fn(), ms, what);
@@ -145,13 +181,13 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       }),
     status: (endpoint) =>
       call(`status of ${endpoint}`, async () => {
-        let c = perEndpoint.get(endpoint);
-        if (!c) {
-          c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
-          perEndpoint.set(endpoint, c);
-        }
-        const r = await c.maintenance.status();
-        const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
+        const r = await endpointClient(endpoint).maintenance.status();
+        const raw = r as unknown as {
+          isLearner?: boolean;
+          raftIndex?: string;
+          raftAppliedIndex?: string;
+          dbSizeInUse?: string;
+        };
         return {
           memberId: hexId(r.header.member_id),
           clusterId: hexId(r.header.cluster_id),
@@ -160,7 +196,67 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
           raftIndex: Number(raw.raftIndex ?? 0),
           raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0),
           version: r.version,
+          revision: Number(r.header.revision),
+          dbSize: Number(r.dbSize),
+          dbSizeInUse: Number(raw.dbSizeInUse ?? r.dbSize),
         };
+      }),
+    compact: (revision) =>
+      call(`compact at ${revision}`, async () => {
+        try {
+          await client.kv.compact({ revision: String(revision), physical: true });
+        } catch (err) {
+          if (translate(err, 'compact').reason !== 'compacted') throw err;
+        }
+      }),
+    defragment: (endpoint) =>
+      // a defragmentation rewrites the whole database: it may take far longer than an ordinary call
+      timeout(
+        (async () => {
+          try {
+            await endpointClient(endpoint).maintenance.defragment();
+          } catch (err) {
+            throw translate(err, `defragment ${endpoint}`);
+          }
+        })(),
+        Math.max(ms, DEFRAG_TIMEOUT_MS),
+        `defragment ${endpoint}`,
+      ),
+    snapshot: (endpoint) => {
+      // a PassThrough turns the gRPC event stream into an async iterable with backpressure on our side
+      const out = new PassThrough();
+      endpointClient(endpoint)
+        .maintenance.snapshot()
+        .then((stream) => {
+          stream.on('data', (r) => {
+            if (r.blob?.length) out.write(r.blob);
+          });
+          stream.on('end', () => out.end());
+          stream.on('error', (err) => out.destroy(translate(err, `snapshot of ${endpoint}`)));
+        })
+        .catch((err) => out.destroy(translate(err, `snapshot of ${endpoint}`)));
+      return out;
+    },
+    alarms: () =>
+      call('alarm list', async () => {
+        const r = await client.maintenance.alarm({
+          action: etcd3.AlarmAction.Get,
+          memberID: '0',
+          alarm: etcd3.AlarmType.None,
+        });
+        // the client decodes enums to their proto names (NOSPACE), whatever its typings say
+        return r.alarms.flatMap((a) => {
+          const name = String(a.alarm).toUpperCase();
+          return name === 'NOSPACE' || name === 'CORRUPT' ? [{ memberId: hexId(a.memberID), alarm: name }] : [];
+        });
+      }),
+    disarm: (a) =>
+      call(`disarm ${a.alarm} of ${a.memberId}`, async () => {
+        await client.maintenance.alarm({
+          action: etcd3.AlarmAction.Deactivate,
+          memberID: decId(a.memberId),
+          alarm: a.alarm === 'NOSPACE' ? etcd3.AlarmType.Nospace : etcd3.AlarmType.Corrupt,
+        });
       }),
     moveLeader: (targetId) =>
       call('move leader', async () => {

@@ -59,6 +59,18 @@ const etcdSentinels: readonly {
     reason: 'learner-rpc',
     retryable: false,
   },
+  {
+    cls: etcd3.GRPCOutOfRangeError,
+    desc: 'etcdserver: mvcc: required revision has been compacted',
+    reason: 'compacted',
+    retryable: false,
+  },
+  {
+    cls: etcd3.GRPCResourceExhastedError,
+    desc: 'etcdserver: mvcc: database space exceeded',
+    reason: 'no-space',
+    retryable: true,
+  },
 ];
 
 /** The gRPC status classes that mean "not answered now, ask again" (also our own call timeout). */
@@ -87,7 +99,12 @@ export function translate(err: unknown, what: string): DeisError {
     const desc = description(msg);
     const s = etcdSentinels.find((x) => err instanceof x.cls && desc === x.desc);
     if (s) {
-      const code = s.reason === 'no-leader' ? 'unreachable' : 'membership';
+      const code =
+        s.reason === 'no-leader'
+          ? 'unreachable'
+          : s.reason === 'no-space' || s.reason === 'compacted'
+            ? 'internal'
+            : 'membership';
       return new DeisError(code, `${what}: ${msg}`, { cause: err, reason: s.reason, retryable: s.retryable });
     }
     if (unreachableClasses.some((c) => err instanceof c) || etcd3.isRecoverableError(err)) {

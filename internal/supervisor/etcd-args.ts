@@ -37,6 +37,14 @@ export function memberArgs(m: MemberUrls): string[] {
   ];
 }
 
+/**
+ * etcd's maintenance flags: periodic auto-compaction keeping `retention` of history (a Go duration;
+ * '0' leaves etcd's default, off).
+ */
+export function compactionArgs(retention: string): string[] {
+  return retention === '0' ? [] : ['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', retention];
+}
+
 /** The child's env: ours without ETCD_*, plus the validated ETCD_* pass-through settings. */
 export function etcdEnv(env: NodeJS.ProcessEnv, passThrough: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('ETCD_'))), ...passThrough };

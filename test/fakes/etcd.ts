@@ -1,7 +1,7 @@
 // A fake etcd cluster for unit tests: members with health and learner flags, a leader, a key space,
 // and errors queued per call. connect() hands out EtcdApi clients over it; fetch() answers /health
 // for the client URLs of healthy members. It models what boot relies on, nothing more.
-import type { EtcdApi, Member, Status } from '../../internal/etcd/client.ts';
+import type { Alarm, EtcdApi, Member, Status } from '../../internal/etcd/client.ts';
 import { DeisError, type EtcdReason } from '../../internal/errors.ts';
 import type { Fetch } from '../../internal/runtime.ts';
 
@@ -11,8 +11,13 @@ export interface FakeMember extends Member {
   inSync?: boolean;
   /** Its applied index, as its metrics listener reports it; undefined: the listener does not answer. */
   applied?: number;
+  /** Its database file's size and the part in use (defragmenting makes them equal); default 1 MiB each. */
+  dbSize?: number;
+  dbSizeInUse?: number;
 }
 type Method = Exclude<keyof EtcdApi, 'close' | 'lease' | 'withLock'>;
+
+const MIB = 1024 * 1024;
 
 export class FakeCluster {
   clusterId = 'c1';
@@ -20,6 +25,10 @@ export class FakeCluster {
   members: FakeMember[] = [];
   kv = new Map<string, { value: string; rev: number }>();
   rev = 0;
+  /** Locks another process holds: withLock on them fails as etcd3's lock does (at once). */
+  heldLocks = new Set<string>();
+  /** Raised alarms (the maintenance pass clears them). */
+  alarms: Alarm[] = [];
   /** Every mutating call, in order, e.g. "remove 3". */
   calls: string[] = [];
   /** Runs after a promotion is committed (e.g. a learner stuck publishing becomes healthy). */
@@ -137,7 +146,37 @@ export class FakeCluster {
           raftIndex: m.applied ?? 1,
           raftAppliedIndex: m.applied ?? 1,
           version: '3.6.16',
+          revision: c.rev,
+          dbSize: m.dbSize ?? MIB,
+          dbSizeInUse: m.dbSizeInUse ?? m.dbSize ?? MIB,
         };
+      },
+      async compact(revision) {
+        reach('compact');
+        c.calls.push(`compact ${revision}`);
+      },
+      async defragment(endpoint) {
+        c.check('defragment');
+        const m = c.byUrl(endpoint);
+        if (!m?.healthy) throw new DeisError('unreachable', `defragment ${endpoint}: no answer`, { retryable: true });
+        m.dbSize = m.dbSizeInUse ?? m.dbSize;
+        c.calls.push(`defrag ${m.id}`);
+      },
+      async *snapshot(endpoint) {
+        c.check('snapshot');
+        const m = c.byUrl(endpoint);
+        if (!m?.healthy) throw new DeisError('unreachable', `snapshot of ${endpoint}: no answer`, { retryable: true });
+        c.calls.push(`snapshot ${m.id}`);
+        yield new TextEncoder().encode(JSON.stringify([...c.kv]));
+      },
+      async alarms() {
+        reach('alarms');
+        return c.alarms.map((a) => ({ ...a }));
+      },
+      async disarm(a) {
+        reach('disarm');
+        c.alarms = c.alarms.filter((x) => !(x.memberId === a.memberId && x.alarm === a.alarm));
+        c.calls.push(`disarm ${a.memberId} ${a.alarm}`);
       },
       async moveLeader(target) {
         reach('moveLeader');
@@ -185,6 +224,8 @@ export class FakeCluster {
         };
       },
       async withLock(key, _ttl, fn) {
+        if (c.heldLocks.has(key))
+          throw new DeisError('conflict', `lock ${key}: held`, { reason: 'lock-failed', retryable: true });
         c.calls.push(`lock ${key}`);
         return fn();
       },

@@ -100,6 +100,53 @@ test('boot: ETCD_* settings pass through, ones boot owns are dropped and reporte
   assert.is(c.etcdEnvDropped.length, 2);
 });
 
+const retentionRows: { value: string; ok: boolean }[] = [
+  { value: '1h', ok: true },
+  { value: '1h30m', ok: true },
+  { value: '90s', ok: true },
+  { value: '0', ok: true },
+  { value: '5', ok: true },
+  { value: 'daily', ok: false },
+  { value: '-1h', ok: false },
+  { value: '', ok: false },
+];
+for (const r of retentionRows) {
+  test(`boot: --auto-compaction-retention '${r.value}' is ${r.ok ? 'accepted' : 'one config error'}`, () => {
+    const input = raw({ name: 'deis-etcd-0', 'auto-compaction-retention': r.value });
+    if (r.ok) assert.is(validateBoot(input, {}).autoCompactionRetention, r.value);
+    else
+      assert.match(
+        configError(() => validateBoot(input, {})),
+        'must be a duration like 1h',
+      );
+  });
+}
+
+const restoreRows: { name: string; opts: Record<string, string>; want?: string }[] = [
+  { name: 'latest with a dir', opts: { 'restore-from': 'latest', 'restore-dir': '/snap' } },
+  { name: 'an absolute path alone', opts: { 'restore-from': '/snap/deis-etcd-20261130T114207Z.db' } },
+  { name: 'a name with a dir', opts: { 'restore-from': 'deis-etcd-20261130T114207Z.db', 'restore-dir': '/snap' } },
+  { name: 'latest without a dir', opts: { 'restore-from': 'latest' }, want: 'needs --restore-dir' },
+  { name: 'a relative path', opts: { 'restore-from': '../x.db', 'restore-dir': '/snap' }, want: 'must be latest' },
+];
+for (const r of restoreRows) {
+  test(`boot: --restore-from ${r.name}: ${r.want ?? 'accepted'}`, () => {
+    const input = raw({ name: 'deis-etcd-0', ...r.opts });
+    if (!r.want) assert.is(validateBoot(input, {}).restoreFrom, r.opts['restore-from']);
+    else
+      assert.match(
+        configError(() => validateBoot(input, {})),
+        r.want,
+      );
+  });
+}
+
+test('boot: ETCD_AUTO_COMPACTION_* are dropped (boot sets those flags) and reported', () => {
+  const c = validateBoot(raw({ name: 'deis-etcd-0' }), { ETCD_AUTO_COMPACTION_RETENTION: '5m' });
+  assert.equal(c.etcdEnv, {});
+  assert.is(c.etcdEnvDropped.length, 1);
+});
+
 test('boot: a name that is no DNS label, a missing name', () => {
   assert.match(
     configError(() => validateBoot(raw({ name: 'Deis_Etcd' }), {})),
@@ -175,6 +222,13 @@ const envRows: { program: Program; want: Record<string, string> }[] = [
       'auto-recover': 'DEIS_ETCD_AUTO_RECOVER',
       'quorum-loss-grace': 'DEIS_ETCD_QUORUM_LOSS_GRACE',
       'pod-gone-grace': 'DEIS_ETCD_POD_GONE_GRACE',
+      'auto-compaction-retention': 'DEIS_ETCD_AUTO_COMPACTION_RETENTION',
+      'defrag-threshold': 'DEIS_ETCD_DEFRAG_THRESHOLD',
+      'defrag-min-size': 'DEIS_ETCD_DEFRAG_MIN_SIZE',
+      'restore-from': 'DEIS_ETCD_RESTORE_FROM',
+      'restore-dir': 'DEIS_ETCD_RESTORE_DIR',
+      'restore-prefix': 'DEIS_ETCD_RESTORE_PREFIX',
+      'etcdutl-binary': 'DEIS_ETCD_ETCDUTL_BINARY',
       'log-level': 'DEIS_ETCD_LOG_LEVEL',
       'log-format': 'DEIS_ETCD_LOG_FORMAT',
     },
@@ -353,6 +407,11 @@ const defaultRows: {
   { program: 'boot', flag: 'auto-recover', read: (c) => c.autoRecover, alt: false },
   { program: 'boot', flag: 'quorum-loss-grace', read: (c) => c.quorumLossGraceS, alt: 7 },
   { program: 'boot', flag: 'pod-gone-grace', read: (c) => c.podGoneGraceS, alt: 7 },
+  { program: 'boot', flag: 'auto-compaction-retention', read: (c) => c.autoCompactionRetention, alt: '30m' },
+  { program: 'boot', flag: 'defrag-threshold', read: (c) => c.defragThresholdPct, alt: 70 },
+  { program: 'boot', flag: 'defrag-min-size', read: (c) => Number(c.defragMinBytes) / 1024 / 1024, alt: 7 },
+  { program: 'boot', flag: 'restore-prefix', read: (c) => c.restorePrefix, alt: 'other' },
+  { program: 'boot', flag: 'etcdutl-binary', read: (c) => c.etcdutlBinary, alt: '/usr/bin/etcdutl' },
   { program: 'boot', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'boot', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
   { program: 'discovery', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },

@@ -118,7 +118,7 @@ test('only the entry points set process.exitCode', () => {
       .filter((f) => /process\.exitCode\s*=/.test(f.text))
       .map((f) => f.file)
       .sort(),
-    ['cmd/boot/main.ts', 'cmd/deis-etcd/main.ts', 'cmd/discovery/main.ts'],
+    ['cmd/boot/main.ts', 'cmd/deis-etcd/main.ts', 'cmd/discovery/main.ts', 'cmd/snapshot/main.ts'],
   );
 });
 

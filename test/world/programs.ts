@@ -16,7 +16,7 @@ export function programEnv(extra: Record<string, string | undefined>): NodeJS.Pr
 }
 
 export function runProgramProcess(
-  program: 'boot' | 'discovery',
+  program: 'boot' | 'discovery' | 'snapshot',
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -31,7 +31,7 @@ export function runProgramProcess(
 
 /** Runs a program to its exit (killed after limitMs): its exit code, its error log lines, its log. */
 export async function runToExit(
-  program: 'boot' | 'discovery',
+  program: 'boot' | 'discovery' | 'snapshot',
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv,
