@@ -10,6 +10,9 @@ export type ChangeKind =
   | 'registry-reset'
   | 'force-new-cluster';
 
+/** Buckets (seconds) of the join and heal durations: a join takes seconds, a heal tens of seconds. */
+const DURATION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
   change(kind: ChangeKind): void {
@@ -25,5 +28,17 @@ export function bootMetrics(): BootMetrics {
   m.declare('deis_etcd_membership_changes_total', 'membership changes this member made, by kind', 'counter');
   m.declare('deis_etcd_join_retries_total', 'joins given up and retried, by reason', 'counter');
   m.declare('deis_etcd_last_decision', 'the last plan decided (1 for the current one)', 'gauge');
+  m.declare('deis_etcd_quorum', 'whether this member sees a leader (1) or not (0), checked each second', 'gauge');
+  m.declare('deis_etcd_events_total', 'Kubernetes Events this member reported, by reason', 'counter');
+  m.declareHistogram(
+    'deis_etcd_join_duration_seconds',
+    "from a join attempt's first look to a started voter (removals, learner added, caught up, promoted)",
+    DURATION_BUCKETS,
+  );
+  m.declareHistogram(
+    'deis_etcd_heal_duration_seconds',
+    "on the leader: from first seeing a member's pod gone to that member's removal",
+    DURATION_BUCKETS,
+  );
   return m;
 }
