@@ -27,7 +27,7 @@ export interface EventSpec {
 
 /** The two calls an event recorder makes. */
 export interface EventSink {
-  /** Creates the Event; returns its generated name. */
+  /** Creates the Event; returns its name. */
   create(e: EventSpec): Promise<string>;
   /** Sets series.count and series.lastObservedTime of Event `name`. */
   repeat(name: string, count: number, at: Date): Promise<void>;
@@ -38,6 +38,19 @@ export const REPORTING_CONTROLLER = 'deis-etcd.io/boot';
 const NOTE_LIMIT = 1024;
 
 const apiVersions: Record<EventObject['kind'], string> = { Pod: 'v1', StatefulSet: 'apps/v1' };
+
+/**
+ * An Event's name, as Kubernetes' own recorders make it: `<object>.<time in ns, hex>` plus a few
+ * random hex digits, since several members may report about one object in the same millisecond
+ * (generateName cannot do it: a prefix ending in '.' is refused).
+ */
+export function eventName(object: string, at: Date, random: () => number = Math.random): string {
+  const ns = (BigInt(at.getTime()) * 1_000_000n).toString(16);
+  const salt = Math.floor(random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0');
+  return `${object}.${ns}${salt}`;
+}
 
 export function eventSink(kc: k8s.KubeConfig, namespace: string): EventSink {
   const api = kc.makeApiClient(k8s.EventsV1Api);
@@ -52,7 +65,7 @@ export function eventSink(kc: k8s.KubeConfig, namespace: string): EventSink {
     create: (e) =>
       call('create', async () => {
         const body: k8s.EventsV1Event = {
-          metadata: { generateName: `${e.regarding.name}.`, namespace },
+          metadata: { name: eventName(e.regarding.name, e.at), namespace },
           eventTime: new k8s.V1MicroTime(e.at.getTime()),
           reportingController: REPORTING_CONTROLLER,
           reportingInstance: e.reporter.slice(0, 128),

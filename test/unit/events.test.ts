@@ -6,6 +6,7 @@ import { AGGREGATE_WINDOW_MS, EventRecorder, PATCH_EVERY_MS } from '../../intern
 import { healPass, scaleDownPass } from '../../internal/boot/heal.ts';
 import { checkQuorum, QUORUM_EVENT_AFTER_MS } from '../../internal/boot/recover.ts';
 import { DeisError } from '../../internal/errors.ts';
+import { eventName } from '../../internal/k8s/events.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 import { fakeClock } from '../fakes/clock.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
@@ -146,6 +147,17 @@ test('boot: no leader for a moment is not QuorumLost; 5 s is, and QuorumRecovere
   await f.ctx.events.flush();
   assert.equal(kube.events.list(), ['QuorumLost StatefulSet/etcd', 'QuorumRecovered StatefulSet/etcd']);
   assert.is(kube.events.events[0]!.type, 'Warning');
+});
+
+test('Event names are valid object names (an RFC 1123 subdomain) and differ between reporters', () => {
+  const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  const at = new Date('2026-11-30T11:30:55.877Z');
+  const a = eventName('deis-etcd-3', at, () => 0);
+  const b = eventName('deis-etcd-3', at, () => 0.5);
+  assert.match(a, subdomain);
+  assert.match(b, subdomain);
+  assert.ok(a.startsWith('deis-etcd-3.') && a.length <= 253, a);
+  assert.is.not(a, b);
 });
 
 test.run();
