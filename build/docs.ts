@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { bootOptions } from '../internal/config/boot.ts';
 import { discoveryOptions } from '../internal/config/discovery.ts';
 import { markdownTable } from '../internal/config/options.ts';
+import { statusOptions } from '../internal/config/status.ts';
 
 const path = new URL('../README.md', import.meta.url).pathname;
 
@@ -12,6 +13,7 @@ export function renderReadme(text: string): string {
   for (const [name, specs] of [
     ['boot', bootOptions],
     ['discovery', discoveryOptions],
+    ['status', statusOptions],
   ] as const) {
     const begin = `<!-- options:${name}:begin -->`;
     const end = `<!-- options:${name}:end -->`;

@@ -23,7 +23,7 @@ export type EtcdReason =
   | 'no-leader'
   | 'learner-rpc'
   | 'lock-failed';
-export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
+export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error' | 'not-proxyable';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';
 export type Reason = EtcdReason | KubeReason | DiscoveryReason | BootReason;

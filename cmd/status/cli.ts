@@ -3,7 +3,7 @@
 import { parseOptions } from '../../internal/config/options.ts';
 import { statusOptions, validateStatus } from '../../internal/config/status.ts';
 import { connectCluster } from '../../internal/k8s/cluster.ts';
-import { runStatus, statusErrorExit, statusErrorLine } from '../../internal/status/run.ts';
+import { fetchDirect, runStatus, statusErrorExit, statusErrorLine } from '../../internal/status/run.ts';
 import { VERSION } from '../../internal/version.ts';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -27,6 +27,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const cfg = validateStatus(parsed.raw);
     return await runStatus(cfg, {
       cluster: () => connectCluster(cfg, env),
+      direct: fetchDirect,
       write: (t) => process.stdout.write(t),
       now: () => Date.now(),
     });

@@ -67,6 +67,14 @@ export const statusOptions = [
     describe: 'Secret holding the discovery token (to read the registry)',
   },
   {
+    flag: 'via',
+    type: 'string',
+    default: 'auto',
+    describe:
+      "how to reach etcd in the pods: proxy (the API server's pod proxy), direct (the pod IPs: in a pod or on the pod network), " +
+      'auto (direct in a pod; else the proxy, and direct for pods the API server does not proxy to)',
+  },
+  {
     flag: 'timeout',
     type: 'number',
     default: 5,
@@ -86,6 +94,7 @@ export interface StatusConfig {
   readonly discoveryPort: number;
   readonly tokenSecret: string;
   readonly timeoutS: number;
+  readonly via: 'auto' | 'proxy' | 'direct';
 }
 
 export function validateStatus(raw: RawOptions): StatusConfig {
@@ -103,6 +112,7 @@ export function validateStatus(raw: RawOptions): StatusConfig {
     discoveryPort: opt.int('discovery-port', 1, 65535),
     tokenSecret: opt.str('token-secret'),
     timeoutS: opt.int('timeout', 1, 300),
+    via: opt.oneOf('via', ['auto', 'proxy', 'direct'] as const),
   };
   for (const f of ['selector', 'discovery-selector'] as const)
     if (!opt.str(f).includes('=')) p.add(`${opt.source(f)} must be a label selector like app=deis-etcd`);

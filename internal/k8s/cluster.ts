@@ -27,6 +27,8 @@ export interface ProxyReply {
 
 export interface ClusterApi {
   readonly namespace: string;
+  /** Whether this runs in a pod (the service account), where pod IPs are reachable directly. */
+  readonly inCluster: boolean;
   /** Who the calls run as, for error lines: the kubeconfig context, or the pod's service account. */
   readonly identity: string;
   listPods(selector: string): Promise<ClusterPod[]>;
@@ -34,7 +36,11 @@ export interface ClusterApi {
   statefulSetReplicas(name: string): Promise<number | undefined>;
   /** A Secret's key; undefined when the Secret or key is absent. */
   secretKey(name: string, key: string): Promise<string | undefined>;
-  /** GET (no body) or POST (JSON body) to pod:port/path through the API server; rejects after timeoutMs. */
+  /**
+   * GET (no body) or POST (JSON body) to pod:port/path through the API server; rejects after timeoutMs,
+   * with reason 'not-proxyable' when the API server does not proxy to the pod's address (it proxies
+   * only to global unicast addresses: not to a test world's loopback pods).
+   */
   proxy(pod: string, port: number, path: string, body: unknown, timeoutMs: number): Promise<ProxyReply>;
 }
 
@@ -96,10 +102,10 @@ export function connectCluster(t: ClusterTarget, env: NodeJS.ProcessEnv): Cluste
     }
     identity = "this pod's service account";
   }
-  return clusterApi(kc, namespace, identity);
+  return clusterApi(kc, namespace, identity, !file);
 }
 
-function clusterApi(kc: k8s.KubeConfig, namespace: string, identity: string): ClusterApi {
+function clusterApi(kc: k8s.KubeConfig, namespace: string, identity: string, inCluster: boolean): ClusterApi {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const call = async <T>(verb: string, resource: string, fn: () => Promise<T>, absent?: T): Promise<T> => {
@@ -123,6 +129,7 @@ function clusterApi(kc: k8s.KubeConfig, namespace: string, identity: string): Cl
   return {
     namespace,
     identity,
+    inCluster,
     listPods: (selector) =>
       call('list', 'pods', async () =>
         (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.map((p) => ({
@@ -181,6 +188,13 @@ function clusterApi(kc: k8s.KubeConfig, namespace: string, identity: string): Cl
           `the Kubernetes API refused to proxy to pod ${pod} in namespace ${namespace} for ${identity} (HTTP ${reply.status}): ` +
             `status needs create on pods/proxy`,
           { reason: 'forbidden' },
+        );
+      if (reply.status === 400 && /address not allowed/.test(reply.body))
+        throw new DeisError(
+          'environment',
+          `the API server does not proxy to pod ${pod}'s address (address not allowed: only global unicast pod IPs are proxied); ` +
+            'use --via direct from a pod or a machine on the pod network',
+          { reason: 'not-proxyable' },
         );
       return reply;
     },

@@ -1,9 +1,12 @@
-// One look at a deis-etcd cluster for `deis-etcd status`, all through the Kubernetes API: the member
+// One look at a deis-etcd cluster for `deis-etcd status`, through the Kubernetes API: the member
 // pods, the StatefulSet's replicas, and per pod etcd's /health and HTTP/JSON gateway (status, member
 // list, alarms) through the pod proxy; the heartbeats and registrations from the discovery service's
 // etcd the same way (the token from its Secret). Pods are asked in parallel, each call bounded.
-import { DeisError, describe } from '../errors.ts';
-import type { ClusterApi } from '../k8s/cluster.ts';
+// `via` picks how a pod's port is reached: `proxy` (the API server's pod proxy: from a laptop),
+// `direct` (the pod IP: in a pod, or on the pod network), `auto` (direct in a pod, else the proxy, and
+// direct for pods whose address the API server will not proxy to, as a test world's loopback pods).
+import { DeisError, describe, isReason } from '../errors.ts';
+import type { ClusterApi, ClusterPod, ProxyReply } from '../k8s/cluster.ts';
 import { parseRegistration, registryKeys } from '../discovery/registry.ts';
 import type { Look, MemberLook, PodLook } from './report.ts';
 
@@ -15,7 +18,11 @@ export interface LookOptions {
   discoveryPort: number;
   tokenSecret: string;
   timeoutMs: number;
+  via: 'auto' | 'proxy' | 'direct';
 }
+
+/** HTTP straight to a pod: GET without a body, POST with a JSON one; rejects after timeoutMs. */
+export type DirectHttp = (url: string, body: unknown, timeoutMs: number) => Promise<ProxyReply>;
 
 type Json = Record<string, unknown>;
 
@@ -37,7 +44,7 @@ function prefixEnd(prefix: string): string {
   return b.toString('utf8');
 }
 
-export async function look(api: ClusterApi, o: LookOptions, now: () => number): Promise<Look> {
+export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, now: () => number): Promise<Look> {
   const [pods, replicas] = await Promise.all([api.listPods(o.selector), api.statefulSetReplicas(o.statefulSet)]);
   if (!pods.length && replicas === undefined) {
     throw new DeisError(
@@ -46,8 +53,26 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
     );
   }
   const live = pods.filter((p) => !p.deleting).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  const ask = async (pod: string, port: number, path: string, body?: unknown): Promise<Json> => {
-    const r = await api.proxy(pod, port, path, body, o.timeoutMs);
+  let viaDirect = o.via === 'direct' || (o.via === 'auto' && api.inCluster);
+  const send = async (pod: ClusterPod, port: number, path: string, body: unknown): Promise<ProxyReply> => {
+    if (!viaDirect) {
+      try {
+        return await api.proxy(pod.name, port, path, body, o.timeoutMs);
+      } catch (err) {
+        if (o.via !== 'auto' || !isReason(err, 'not-proxyable')) throw err;
+        viaDirect = true;
+      }
+    }
+    if (!pod.ip) throw new Error('no pod IP yet');
+    const host = pod.ip.includes(':') ? `[${pod.ip}]` : pod.ip;
+    return direct(`http://${host}:${port}${path}`, body, o.timeoutMs).catch((err: unknown) => {
+      throw new Error(
+        `${(err as Error).name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : describe(err)}`,
+      );
+    });
+  };
+  const ask = async (pod: ClusterPod, port: number, path: string, body?: unknown): Promise<Json> => {
+    const r = await send(pod, port, path, body);
     let parsed: Json;
     try {
       parsed = JSON.parse(r.body) as Json;
@@ -65,8 +90,8 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
       if (p.phase !== 'Running') return { ...base, error: `pod ${p.phase}` };
       try {
         const [h, s] = await Promise.all([
-          ask(p.name, o.clientPort, '/health'),
-          ask(p.name, o.clientPort, '/v3/maintenance/status', {}),
+          ask(p, o.clientPort, '/health'),
+          ask(p, o.clientPort, '/v3/maintenance/status', {}),
         ]);
         const header = field(s, 'header') as Json | undefined;
         const look: PodLook = {
@@ -84,7 +109,7 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
           },
         };
         if (!members && !look.status!.isLearner) {
-          const ml = await ask(p.name, o.clientPort, '/v3/cluster/member/list', {}).catch(() => undefined);
+          const ml = await ask(p, o.clientPort, '/v3/cluster/member/list', {}).catch(() => undefined);
           const list = (field(ml, 'members') as Json[] | undefined) ?? undefined;
           if (list && !members)
             members = list.map((m) => ({
@@ -93,7 +118,7 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
               isLearner: field(m, 'isLearner') === true,
               clientUrls: ((field(m, 'clientURLs') ?? field(m, 'clientUrls')) as string[] | undefined) ?? [],
             }));
-          const al = await ask(p.name, o.clientPort, '/v3/maintenance/alarm', { action: 'GET' }).catch(() => undefined);
+          const al = await ask(p, o.clientPort, '/v3/maintenance/alarm', { action: 'GET' }).catch(() => undefined);
           if (al && !alarms)
             alarms = ((field(al, 'alarms') as Json[] | undefined) ?? []).map((a) => ({
               memberId: str(field(a, 'memberID') ?? field(a, 'memberId')),
@@ -102,7 +127,7 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
         }
         return look;
       } catch (err) {
-        if (err instanceof DeisError && err.code === 'forbidden') throw err;
+        if (err instanceof DeisError && (err.code === 'forbidden' || isReason(err, 'not-proxyable'))) throw err;
         return { ...base, error: describe(err).replace(/^.*? through the API server: /, '') };
       }
     }),
@@ -120,7 +145,7 @@ export async function look(api: ClusterApi, o: LookOptions, now: () => number): 
 async function readRegistry(
   api: ClusterApi,
   o: LookOptions,
-  ask: (pod: string, port: number, path: string, body?: unknown) => Promise<Json>,
+  ask: (pod: ClusterPod, port: number, path: string, body?: unknown) => Promise<Json>,
 ): Promise<NonNullable<Look['registry']>> {
   const token = await api.secretKey(o.tokenSecret, 'token');
   if (!token) throw new Error(`no token in Secret ${o.tokenSecret}`);
@@ -130,7 +155,7 @@ async function readRegistry(
   const range = async (prefix: string) =>
     (
       (field(
-        await ask(pod.name, o.discoveryPort, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixEnd(prefix)) }),
+        await ask(pod, o.discoveryPort, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefixEnd(prefix)) }),
         'kvs',
       ) as Json[] | undefined) ?? []
     ).map((kv) => ({ key: unb64(kv.key), value: unb64(kv.value), rev: num(field(kv, 'createRevision')) }));

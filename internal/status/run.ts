@@ -4,11 +4,12 @@
 import type { StatusConfig } from '../config/status.ts';
 import { DeisError, describe } from '../errors.ts';
 import type { ClusterApi } from '../k8s/cluster.ts';
-import { look } from './collect.ts';
+import { look, type DirectHttp } from './collect.ts';
 import { exitOf, renderTable, report } from './report.ts';
 
 export interface StatusDeps {
   cluster: () => ClusterApi;
+  direct: DirectHttp;
   write: (text: string) => void;
   now: () => number;
 }
@@ -25,7 +26,9 @@ export async function runStatus(cfg: StatusConfig, d: StatusDeps): Promise<numbe
       discoveryPort: cfg.discoveryPort,
       tokenSecret: cfg.tokenSecret,
       timeoutMs: cfg.timeoutS * 1000,
+      via: cfg.via,
     },
+    d.direct,
     d.now,
   );
   const r = report(l);
@@ -45,6 +48,16 @@ export function statusErrorExit(err: unknown): number {
   }
   return 3;
 }
+
+/** The direct transport: fetch to the pod IP, bounded. */
+export const fetchDirect: DirectHttp = async (url, body, timeoutMs) => {
+  const r = await fetch(url, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: r.status, body: await r.text() };
+};
 
 /** The one line an error prints. */
 export const statusErrorLine = (err: unknown): string => `deis-etcd status: ${describe(err)}\n`;

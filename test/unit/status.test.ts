@@ -157,17 +157,23 @@ test('config: bad output and selector are one config error naming both', () => {
 function fakeApi(
   pods: ClusterPod[],
   replies: Record<string, (body: unknown) => ProxyReply | Error>,
+  notProxyable = false,
 ): ClusterApi & { calls: string[] } {
   const calls: string[] = [];
   return {
     namespace: 'ns',
     identity: 'context test',
+    inCluster: false,
     calls,
     listPods: async (sel) => (sel.includes('discovery') ? [] : pods),
     statefulSetReplicas: async () => (pods.length ? 3 : undefined),
     secretKey: async () => undefined,
     async proxy(p, port, path, body) {
       calls.push(`${p}:${port}${path}`);
+      if (notProxyable)
+        throw new DeisError('environment', `the API server does not proxy to pod ${p}'s address`, {
+          reason: 'not-proxyable',
+        });
       const r = replies[`${p}${path}`]?.(body) ?? new Error('no answer within 5000 ms');
       if (r instanceof Error)
         throw new DeisError('unreachable', `${p}:${port}${path} through the API server: ${r.message}`);
@@ -184,6 +190,10 @@ const opts = {
   discoveryPort: 2381,
   tokenSecret: 't',
   timeoutMs: 5000,
+  via: 'auto' as const,
+};
+const noDirect = async (): Promise<ProxyReply> => {
+  throw new Error('direct HTTP not expected');
 };
 
 test('collect: gateway JSON becomes a look; an unanswering pod carries why', async () => {
@@ -212,7 +222,7 @@ test('collect: gateway JSON becomes a look; an unanswering pod carries why', asy
     }),
     'deis-etcd-0/v3/maintenance/alarm': ok({ alarms: [{ memberID: '100', alarm: 'NOSPACE' }] }),
   });
-  const l = await look(api, opts, () => 0);
+  const l = await look(api, opts, noDirect, () => 0);
   assert.equal(l.pods[0]!.status, {
     memberId: '100',
     leader: '100',
@@ -236,12 +246,35 @@ test('collect: gateway JSON becomes a look; an unanswering pod carries why', asy
 });
 
 test('collect: a namespace with no member pods and no StatefulSet is one config error naming it', async () => {
-  await look(fakeApi([], {}), opts, () => 0).then(
+  await look(fakeApi([], {}), opts, noDirect, () => 0).then(
     () => assert.unreachable('should fail'),
     (e: unknown) => {
       assert.ok(e instanceof DeisError && e.code === 'config');
       assert.match((e as Error).message, /no deis-etcd cluster in namespace ns.*pass -n NAMESPACE/);
     },
+  );
+});
+
+test('collect: auto goes direct to pod IPs the API server will not proxy to; proxy says why in one error', async () => {
+  const pods: ClusterPod[] = [
+    { name: 'deis-etcd-0', ip: '127.10.0.2', ready: true, deleting: false, phase: 'Running' },
+  ];
+  const urls: string[] = [];
+  const direct = async (url: string): Promise<ProxyReply> => {
+    urls.push(url);
+    if (url.endsWith('/health')) return { status: 200, body: '{"health":"true","reason":""}' };
+    if (url.endsWith('/status'))
+      return { status: 200, body: '{"header":{"member_id":"7"},"leader":"7","raftIndex":"3"}' };
+    if (url.endsWith('/member/list')) return { status: 200, body: '{"members":[{"ID":"7","name":"deis-etcd-0"}]}' };
+    return { status: 200, body: '{}' };
+  };
+  const auto = await look(fakeApi(pods, {}, true), opts, direct, () => 0);
+  assert.is(report(auto).verdict, 'degraded', 'healthy member, but 1 pod for 3 replicas');
+  assert.ok(urls.includes('http://127.10.0.2:2379/health'), urls.join(' '));
+  assert.is(auto.pods[0]!.status?.memberId, '7');
+  await look(fakeApi(pods, {}, true), { ...opts, via: 'proxy' }, direct, () => 0).then(
+    () => assert.unreachable('proxy only must fail'),
+    (e: unknown) => assert.match(String(e), /does not proxy to pod deis-etcd-0/),
   );
 });
 
