@@ -156,7 +156,9 @@ export function report(l: Look): Report {
   let verdict: Verdict = 'healthy';
   if (!l.members) {
     verdict = 'down';
-    problems.push('no member answered: no quorum');
+    problems.push(
+      l.pods.some((p) => p.status) ? 'no quorum: no member listed the members' : 'no quorum: no member answered',
+    );
   } else if (!leaderId || healthyVoters.length < quorum) {
     verdict = 'down';
     problems.push(

@@ -59,5 +59,9 @@ export const fetchDirect: DirectHttp = async (url, body, timeoutMs) => {
   return { status: r.status, body: await r.text() };
 };
 
-/** The one line an error prints. */
-export const statusErrorLine = (err: unknown): string => `deis-etcd status: ${describe(err)}\n`;
+/**
+ * The one line an error prints: our own message says what to fix (its cause, e.g. the client
+ * library's multi-line HTTP dump, is left out); anything else with its causes, on one line.
+ */
+export const statusErrorLine = (err: unknown): string =>
+  `deis-etcd status: ${(err instanceof DeisError ? err.message : describe(err)).replace(/\s*\n\s*/g, ' ')}\n`;

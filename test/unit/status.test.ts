@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { look } from '../../internal/status/collect.ts';
 import { exitOf, hexId, renderTable, report, type Look, type PodLook } from '../../internal/status/report.ts';
-import { statusErrorExit } from '../../internal/status/run.ts';
+import { statusErrorExit, statusErrorLine } from '../../internal/status/run.ts';
 import { validateStatus } from '../../internal/config/status.ts';
 import { DeisError } from '../../internal/errors.ts';
 import type { ClusterApi, ClusterPod, ProxyReply } from '../../internal/k8s/cluster.ts';
@@ -143,6 +143,13 @@ test('exit codes: verdicts 0/1/2; errors 3 (input), 4 (unreachable), 5 (forbidde
   assert.is(statusErrorExit(new DeisError('forbidden', 'x')), 5);
   assert.is(statusErrorExit(new Error('x')), 3);
   assert.is(hexId('18446744073709551615'), 'ffffffffffffffff');
+});
+
+test('an error is one line: our message without its multi-line cause', () => {
+  const cause = new Error('HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: {...}');
+  const line = statusErrorLine(new DeisError('forbidden', 'the Kubernetes API refused to list pods', { cause }));
+  assert.is(line, 'deis-etcd status: the Kubernetes API refused to list pods\n');
+  assert.is(statusErrorLine(new Error('a\nb')), 'deis-etcd status: a b\n');
 });
 
 test('config: bad output and selector are one config error naming both', () => {
