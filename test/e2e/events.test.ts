@@ -40,9 +40,18 @@ async function eventually(reason: string, name: string, timeoutMs = 60_000): Pro
     },
     timeoutMs,
     500,
-  ).catch((err: unknown) => {
+  ).catch(async (err: unknown) => {
     const list = seen.map((e) => `${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}`).join(', ');
-    throw new Error(`${String(err)}; Events seen: ${list || 'none'}`);
+    // what the members said about Events and membership changes (their kept logs, every incarnation)
+    const said: string[] = [];
+    for (const p of ['deis-etcd-0', 'deis-etcd-1', 'deis-etcd-2', 'deis-etcd-3']) {
+      const entries = await m.entries(p).catch(() => []);
+      for (const e of entries.filter((x) =>
+        /Event|member (added|removed|promoted)|learner promoted/.test(String(x.msg)),
+      ))
+        said.push(`${p}: ${JSON.stringify(e)}`);
+    }
+    throw new Error(`${String(err)}; Events seen: ${list || 'none'}\n${said.slice(-30).join('\n')}`);
   });
 }
 
