@@ -5,6 +5,7 @@ import { bootOptions } from '../internal/config/boot.ts';
 import { discoveryOptions } from '../internal/config/discovery.ts';
 import { snapshotOptions } from '../internal/config/snapshot.ts';
 import { markdownTable } from '../internal/config/options.ts';
+import { statusOptions } from '../internal/config/status.ts';
 
 const path = new URL('../README.md', import.meta.url).pathname;
 
@@ -14,6 +15,7 @@ export function renderReadme(text: string): string {
     ['boot', bootOptions],
     ['discovery', discoveryOptions],
     ['snapshot', snapshotOptions],
+    ['status', statusOptions],
   ] as const) {
     const begin = `<!-- options:${name}:begin -->`;
     const end = `<!-- options:${name}:end -->`;

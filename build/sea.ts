@@ -1,4 +1,4 @@
-// Builds ONE standalone executable, dist/bin/deis-etcd, with dist/bin/boot and dist/bin/discovery as
+// Builds ONE standalone executable, dist/bin/deis-etcd, with dist/bin/boot, dist/bin/discovery and the kubectl plugin dist/bin/kubectl-deis_etcd as
 // links to it (it runs the program named by the link or by its first argument), using Node's own
 // single-executable-application (SEA) tooling and nothing from the network:
 //   1. the multi-call CommonJS bundle dist/deis-etcd.cjs (build/bundle.ts) is the SEA main;
@@ -106,7 +106,8 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
     rmSync(work, { recursive: true, force: true });
   }
 
-  const links = ['boot', 'discovery', 'snapshot'].map((name) => {
+  // kubectl-deis_etcd: the kubectl plugin (`kubectl deis-etcd status` runs it with `status ...`)
+  const links = ['boot', 'discovery', 'snapshot', 'kubectl-deis_etcd'].map((name) => {
     const link = join(binDir, name);
     symlinkSync('deis-etcd', link);
     return link;

@@ -25,7 +25,7 @@ export type EtcdReason =
   | 'lock-failed'
   | 'compacted'
   | 'no-space';
-export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
+export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error' | 'not-proxyable';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';
 export type Reason = EtcdReason | KubeReason | DiscoveryReason | BootReason;

@@ -3,8 +3,8 @@
 # porcupine linearizability checker of the chaos suite) from their Go modules through the Go module proxy into a cache outside the repo. Idempotent: a tool whose
 # binaries exist and report the pinned version is left alone. Test-world only: the product is TypeScript.
 #
-# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|porcupine|dir NAME]   (default: all)
-#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes, porcupine) without building.
+# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|porcupine|promtool|dir NAME]   (default: all)
+#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool) without building.
 # Env:   DEIS_ETCD_TOOLS_DIR  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/deis-etcd/tools)
 set -euo pipefail
 
@@ -22,7 +22,8 @@ bindir() {
     etcd-3.7) echo "$root/etcd-$ETCD_37_VERSION/bin" ;;
     kubernetes) echo "$root/kubernetes-$KUBERNETES_VERSION/bin" ;;
     porcupine) echo "$root/porcupine-$PORCUPINE_VERSION/bin" ;;
-    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes, porcupine)" ;;
+    promtool) echo "$root/promtool-$PROMETHEUS_VERSION/bin" ;;
+    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool)" ;;
   esac
 }
 
@@ -143,13 +144,31 @@ install_porcupine() {
   say "porcupine $v: built in $((SECONDS - start)) s"
 }
 
+# The alert rules' checker (kustomize/components/monitoring): Prometheus' own promtool from its Go
+# module (github.com/prometheus/prometheus v0.X.Y is the module tag of Prometheus release v3.X.Y).
+install_promtool() {
+  local v=$PROMETHEUS_VERSION bin; bin=$(bindir promtool)
+  if verify "$bin/promtool" "version $v"; then say "promtool $v: cached in $bin"; return; fi
+  need_go
+  local start=$SECONDS work; work="$(dirname "$bin")/src"
+  say "promtool $v: building into $bin (a cold build takes several minutes on 2 cores)"
+  wrapper "$work" "github.com/prometheus/prometheus@$v"
+  (cd "$work" && GOFLAGS=-mod=mod go get "github.com/prometheus/prometheus/cmd/promtool@$v" >/dev/null 2>"$work/fetch.log") ||
+    die "cannot resolve github.com/prometheus/prometheus@$v through the Go module proxy (GOPROXY=$(go env GOPROXY)); see $work/fetch.log"
+  GOFLAGS=-mod=mod build "$work" "$bin" "-X github.com/prometheus/common/version.Version=$v" promtool=github.com/prometheus/prometheus/cmd/promtool
+  verify "$bin/promtool" "version $v" || die "$bin/promtool --version does not report $v"
+  rm -rf "$work"
+  say "promtool $v: built in $((SECONDS - start)) s"
+}
+
 case ${1:-all} in
-  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes; install_porcupine ;;
+  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes; install_porcupine; install_promtool ;;
   etcd) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION" ;;
   etcd-3.6) install_etcd "$ETCD_36_VERSION" ;;
   etcd-3.7) install_etcd "$ETCD_37_VERSION" ;;
   kubernetes) install_kubernetes ;;
   porcupine) install_porcupine ;;
+  promtool) install_promtool ;;
   dir) bindir "${2:?dir needs a tool name}" ;;
-  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, porcupine, dir NAME)" ;;
+  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool, dir NAME)" ;;
 esac

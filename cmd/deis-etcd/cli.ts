@@ -1,17 +1,20 @@
-// deis-etcd: the multi-call entry that lets one executable (and one copy of Node) carry both programs.
-// It runs `boot`, `discovery` or `snapshot` chosen by the name it was invoked as (a link /bin/boot or
-// /bin/discovery, a bundle named boot.cjs) or else by its first argument (`deis-etcd boot --help`).
+// deis-etcd: the multi-call entry that lets one executable (and one copy of Node) carry every program.
+// It runs `boot`, `discovery`, `snapshot` or `status` chosen by the name it was invoked as (a link
+// /bin/boot, /bin/discovery or /bin/snapshot, a bundle named boot.cjs) or else by its first argument
+// (`deis-etcd boot --help`, `kubectl-deis_etcd status`: kubectl runs the plugin with the words after
+// `kubectl deis-etcd`).
 import { main as boot } from '../boot/cli.ts';
 import { main as discovery } from '../discovery/cli.ts';
 import { main as snapshot } from '../snapshot/cli.ts';
+import { main as status } from '../status/cli.ts';
 import { VERSION } from '../../internal/version.ts';
 
-export type ProgramName = 'boot' | 'discovery' | 'snapshot';
+export type ProgramName = 'boot' | 'discovery' | 'snapshot' | 'status';
 type Main = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const programs: Record<ProgramName, Main> = { boot, discovery, snapshot };
+const programs: Record<ProgramName, Main> = { boot, discovery, snapshot, status };
 const isProgram = (name: string | undefined): name is ProgramName =>
-  name === 'boot' || name === 'discovery' || name === 'snapshot';
+  name === 'boot' || name === 'discovery' || name === 'snapshot' || name === 'status';
 
 /** A path's last element without a script extension: '/bin/boot' -> 'boot', 'dist/discovery.cjs' -> 'discovery'. */
 export function commandName(path: string | undefined): string | undefined {
@@ -46,12 +49,14 @@ export function choose(invokedAs: (string | undefined)[], args: string[]): Choic
   return { kind: 'usage', exitCode: 2 };
 }
 
-export const USAGE = `deis-etcd ${VERSION}: etcd on Kubernetes, two programs in one executable
+export const USAGE = `deis-etcd ${VERSION}: etcd on Kubernetes, its programs in one executable
 
 Usage:
   deis-etcd boot [options]        start one etcd member (also run as /bin/boot)
   deis-etcd discovery [options]   run the in-cluster discovery service (also run as /bin/discovery)
   deis-etcd snapshot [options]    take, check and keep one snapshot (also run as /bin/snapshot)
+  deis-etcd status [-n NS]        one look at a cluster; exit 0 healthy, 1 degraded, 2 down
+                                  (also the kubectl plugin: kubectl deis-etcd status -n NS)
   deis-etcd --version
 
 Run 'deis-etcd <program> --help' for its options.

@@ -76,6 +76,10 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       await registry.reset();
       ctx.metrics.change('registry-reset');
       ctx.log.warn('registry reset: rebuilding the cluster', { reason: plan.reason });
+      ctx.events.emit(
+        'ClusterRebuilt',
+        `${ctx.self.name} reset the discovery registry for a new cluster: ${plan.reason}`,
+      );
     });
     return again(0);
   },

@@ -19,7 +19,15 @@ const LOCK_TTL_S = 30;
 /** How often a learner asks to be promoted while it catches up (cheap: a member list and a promote). */
 const PROMOTE_POLL_MS = 200;
 
-/** Removes one member (already gone is fine), counts and logs it with why. */
+const REMOVAL_WHY: Record<Removal['why'], string> = {
+  'pod-gone': 'its pod is gone',
+  'previous-incarnation': 'its pod came back without the data',
+  'stale-add': 'it was added but never started',
+  'scale-down': 'its ordinal is beyond the StatefulSet replicas',
+  'join-stalled': 'its join stalled',
+};
+
+/** Removes one member (already gone is fine), counts, logs and reports it with why. */
 export async function removeMember(
   ctx: BootContext,
   etcd: EtcdApi,
@@ -31,6 +39,11 @@ export async function removeMember(
   });
   ctx.metrics.change(kind);
   ctx.log.info('member removed', { memberId: r.id, member: r.name, why: r.why });
+  ctx.events.emit(
+    'MemberRemoved',
+    `member ${r.name || '(unstarted)'} ${r.id} removed by ${ctx.self.name}: ${REMOVAL_WHY[r.why]} (${r.why})`,
+    r.name || undefined,
+  );
 }
 
 /**
@@ -66,6 +79,7 @@ export async function joinCluster(
         members = added.members;
         ctx.metrics.change('add');
         ctx.log.info('member added', { memberId: id, peerUrl: ctx.self.peerUrl, learner: true });
+        ctx.events.emit('MemberJoined', `${ctx.self.name} added member ${id} (${ctx.self.peerUrl}) as a learner`);
       }
       const args = ['--initial-cluster', initialCluster(members, id, ctx.self), '--initial-cluster-state', 'existing'];
       return { args, memberId: id };
@@ -96,6 +110,7 @@ export async function promoteSelf(
       await etcd.memberPromote(myId);
       ctx.metrics.change('promote');
       ctx.log.info('member promoted', { memberId: myId });
+      ctx.events.emit('LearnerPromoted', `learner ${ctx.self.name} ${myId} promoted to a voting member`);
       return;
     } catch (err) {
       if (!(err instanceof DeisError && err.retryable)) throw err;
@@ -128,6 +143,10 @@ export async function abandonJoin(
     memberId: id,
     movedTo: aside,
   });
+  ctx.events.emit(
+    'JoinStalled',
+    `learner ${ctx.self.name} ${id ?? ''} stopped progressing: removed, data moved to ${aside}, joining again`,
+  );
 }
 
 /** Moves the member's data to member.<label>-<time> in the data dir (kept, never deleted). */

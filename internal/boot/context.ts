@@ -7,7 +7,7 @@ import type { EtcdApi } from '../etcd/client.ts';
 import { Registry } from '../discovery/registry.ts';
 import { resolveToken } from '../discovery/token.ts';
 import { DEFAULT_TOKEN_SECRET } from '../config/checks.ts';
-import { advertiseAddress } from '../identity/identity.ts';
+import { advertiseAddress, statefulSetOrdinal } from '../identity/identity.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import type { Logger } from '../log/log.ts';
 import { retry } from '../retry.ts';
@@ -15,6 +15,7 @@ import type { Runtime } from '../runtime.ts';
 import type { SpawnFn } from '../supervisor/supervisor.ts';
 import type { RestoreFn } from '../snapshot/restore.ts';
 import { LeaseKeeper } from './heartbeat.ts';
+import { EventRecorder } from './events.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { Phases } from './phases.ts';
 import { selfUrls, type Self } from './observe.ts';
@@ -40,6 +41,8 @@ export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
   /** Undefined without a discovery endpoint (this member can then restart or join, not bootstrap). */
   readonly registry: Registry | undefined;
   readonly metrics: BootMetrics;
+  /** Kubernetes Events about this pod, its peers and the StatefulSet (a no-op without Kubernetes). */
+  readonly events: EventRecorder;
   readonly heartbeat: LeaseKeeper;
   /** The announcement that this pod waits without member data (read by a quorum-loss recovery). */
   readonly noData: LeaseKeeper;
@@ -106,7 +109,16 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log,
     'no-data record',
   );
-  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local: {}, phases };
+  const metrics = bootMetrics();
+  const events = new EventRecorder({
+    sink: kube?.events,
+    counted: (reason) => metrics.inc('deis_etcd_events_total', { reason }),
+    log,
+    clock,
+    pod: cfg.name,
+    statefulSet: cfg.statefulSet ?? statefulSetOrdinal(cfg.name)?.set ?? cfg.name,
+  });
+  return { ...d, log, self, kube, registry, metrics, events, heartbeat, noData, member, local: {}, phases };
 }
 
 /** Runs fn with the kept client for this member's own etcd. */

@@ -39,6 +39,11 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
         await etcd.memberPromote(m.id);
         ctx.metrics.change('promote');
         ctx.log.info('learner promoted', { memberId: m.id });
+        ctx.events.emit(
+          'LearnerPromoted',
+          `learner ${m.name} ${m.id} promoted to a voting member by ${ctx.self.name}`,
+          m.name || undefined,
+        );
         out.promoted.push(m.id);
       } catch {
         /* not caught up yet */
@@ -54,6 +59,7 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
       state.goneSince.set(c.id, since);
       if (now - since < ctx.cfg.podGoneGraceS * 1000) continue;
       await etcd.withLock(MEMBERSHIP_LOCK, 30, () => removeMember(ctx, etcd, c));
+      ctx.metrics.observe('deis_etcd_heal_duration_seconds', (ctx.clock.now() - since) / 1000);
       state.goneSince.delete(c.id);
       out.removed.push(c.id);
       break; // one change per pass
@@ -89,6 +95,11 @@ export async function scaleDownPass(ctx: BootContext, seen: { replicas?: number 
     }
     if (step?.kind !== 'remove') return undefined;
     await etcd.withLock(MEMBERSHIP_LOCK, 30, () => removeMember(ctx, etcd, step.removal));
+    ctx.events.emit(
+      'MemberLeft',
+      `member ${step.removal.name} ${step.removal.id} left the cluster: StatefulSet ${set} scaled to ${replicas}`,
+      step.removal.name || undefined,
+    );
     return `remove ${step.removal.id}`;
   });
 }

@@ -106,5 +106,5 @@ export async function snapshotMetrics(ctx: BootContext): Promise<void> {
   const mine = snapshotsOf(restorePrefix, (await ctx.files.list(restoreDir)) ?? []);
   ctx.metrics.set('deis_etcd_snapshots', mine.length);
   const newest = mine[0] && takenAt(restorePrefix, mine[0]);
-  if (newest) ctx.metrics.set('deis_etcd_snapshot_latest_timestamp_seconds', newest / 1000);
+  if (newest) ctx.metrics.set('deis_etcd_last_snapshot_timestamp_seconds', newest / 1000);
 }

@@ -26,12 +26,14 @@ export async function startMember(
   onChild: (c: Child) => void,
 ): Promise<{ child: Child; start: Start } | undefined> {
   for (let attempt = 1; ; attempt++) {
+    const t0 = ctx.clock.now();
     const start = await prepare(ctx);
     if (!start) return undefined;
     const child = spawnEtcd(ctx, binary, start);
     onChild(child);
     try {
       await becomeReady(ctx, child, start);
+      if (start.plan === 'join') ctx.metrics.observe('deis_etcd_join_duration_seconds', (ctx.clock.now() - t0) / 1000);
       return { child, start };
     } catch (err) {
       if (!isReason(err, 'join-stalled') || attempt >= JOIN_ATTEMPTS || ctx.signal.aborted) throw err;
@@ -118,10 +120,16 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   await ctx.files.write(markerPath(cfg.dataDir), `${JSON.stringify(marker)}\n`);
   const registry = ctx.registry;
   if (start.plan === 'bootstrap' && registry) {
-    await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), {
+    const first = await retry('record the cluster', () => registry.recordCluster(st.clusterId, new Date(clock.now())), {
       clock,
       log,
-    }).catch((err) => log.warn('cannot record the cluster in the registry', { err }));
+    }).catch((err) => void log.warn('cannot record the cluster in the registry', { err }));
+    // one member records the new cluster first: it reports the bootstrap, once
+    if (first)
+      ctx.events.emit(
+        'ClusterBootstrapped',
+        `cluster ${st.clusterId} formed through discovery (recorded by ${self.name})`,
+      );
   }
   if (early) await early;
   else if (start.endpoints.length)

@@ -11,6 +11,9 @@ export type ChangeKind =
   | 'force-new-cluster'
   | 'restore';
 
+/** Buckets (seconds) of the join and heal durations: a join takes seconds, a heal tens of seconds. */
+const DURATION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
   change(kind: ChangeKind): void {
@@ -38,9 +41,21 @@ export function bootMetrics(): BootMetrics {
   m.declare('deis_etcd_db_unused_bytes', "bytes of a member's database file not in use (seen by the leader)", 'gauge');
   m.declare('deis_etcd_snapshots', 'snapshots of --restore-prefix in --restore-dir (when mounted)', 'gauge');
   m.declare(
-    'deis_etcd_snapshot_latest_timestamp_seconds',
+    'deis_etcd_last_snapshot_timestamp_seconds',
     'when the newest snapshot in --restore-dir was taken (unix seconds, from its name)',
     'gauge',
+  );
+  m.declare('deis_etcd_quorum', 'whether this member sees a leader (1) or not (0), checked each second', 'gauge');
+  m.declare('deis_etcd_events_total', 'Kubernetes Events this member reported, by reason', 'counter');
+  m.declareHistogram(
+    'deis_etcd_join_duration_seconds',
+    "from a join attempt's first look to a started voter (removals, learner added, caught up, promoted)",
+    DURATION_BUCKETS,
+  );
+  m.declareHistogram(
+    'deis_etcd_heal_duration_seconds',
+    "on the leader: from first seeing a member's pod gone to that member's removal",
+    DURATION_BUCKETS,
   );
   return m;
 }

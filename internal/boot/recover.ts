@@ -11,8 +11,13 @@ import { withEtcd, withLocal, type BootContext } from './context.ts';
 import { spawnEtcd, STOP_GRACE_MS } from './member.ts';
 import { scaleOf } from './observe.ts';
 
+/** No leader for this long is reported as QuorumLost (an election takes well under it). */
+export const QUORUM_EVENT_AFTER_MS = 5_000;
+
 export interface QuorumState {
   lostSince: number | undefined;
+  /** Whether QuorumLost was reported for this loss (QuorumRecovered follows only then). */
+  reported?: boolean;
   /** The last reason logged, so that each is logged once. */
   said: string;
 }
@@ -60,15 +65,28 @@ export async function checkQuorum(ctx: BootContext, state: QuorumState): Promise
   };
   return withLocal(ctx, async (etcd) => {
     const st = await etcd.status(ctx.self.clientUrl);
+    ctx.metrics.set('deis_etcd_quorum', st.leader !== '0' ? 1 : 0);
     if (st.leader !== '0') {
-      if (state.lostSince !== undefined)
-        ctx.log.info('quorum is back', { lostForMs: ctx.clock.now() - state.lostSince });
+      if (state.lostSince !== undefined) {
+        const backAfterMs = ctx.clock.now() - state.lostSince;
+        ctx.log.info('quorum is back', { lostForMs: backAfterMs });
+        if (state.reported)
+          ctx.events.emit(
+            'QuorumRecovered',
+            `${ctx.self.name} sees a leader again after ${Math.round(backAfterMs / 1000)} s`,
+          );
+      }
       state.lostSince = undefined;
+      state.reported = false;
       state.said = '';
       return { kind: 'ok' };
     }
     state.lostSince ??= ctx.clock.now();
     const lostForMs = ctx.clock.now() - state.lostSince;
+    if (!state.reported && lostForMs >= QUORUM_EVENT_AFTER_MS) {
+      state.reported = true;
+      ctx.events.emit('QuorumLost', `${ctx.self.name} has seen no leader for ${Math.round(lostForMs / 1000)} s`);
+    }
     if (lostForMs < ctx.cfg.quorumLossGraceS * 1000) return { kind: 'wait' };
     const voters = await voterViews(etcd, (await etcd.memberList({ local: true })).members);
     for (const v of voters.filter((x) => x.id !== ctx.member.id && x.leader !== '0' && x.clientUrl)) {
@@ -129,6 +147,11 @@ export async function forceNewCluster(
         ctx.cfg.startTimeoutS * 1000,
       );
       ctx.metrics.change('force-new-cluster');
+      ctx.events.emit(
+        'ClusterRebuilt',
+        `${ctx.self.name} forced a new cluster from its data after quorum loss (lost: ${plan.lost.join(', ')}); ` +
+          'writes acknowledged only by the lost members are lost',
+      );
       ctx.log.warn('quorum recovered: this member is a new one-member cluster; the others rejoin as learners', {
         memberId: ctx.member.id,
       });

@@ -60,6 +60,7 @@ export async function runBoot(d: BootDeps): Promise<number> {
     await ctx.noData.stop();
     await ctx.heartbeat.stop();
     if (etcd.child?.running()) await etcd.child.stop(STOP_GRACE_MS);
+    await ctx.events.flushBounded();
     ctx.registry?.close();
     ctx.local.client?.close();
     server.close();

@@ -16,6 +16,8 @@ interface OptionRow {
   /** Former env names, still read when neither the flag nor `env` is set, each with a deprecation warning. */
   deprecatedEnv?: readonly string[];
   describe: string;
+  /** A one-letter short flag, as kubectl's (`-n` for --namespace). */
+  alias?: string;
   /** The default as --help and the README tell it, where the value alone does not (or none is fixed). */
   defaultText?: string;
 }
@@ -96,6 +98,7 @@ export async function parseOptions(
       describe: s.describe + envNote,
       ...(shown === undefined ? {} : { defaultDescription: shown }),
       requiresArg: s.type !== 'boolean',
+      ...(s.alias ? { alias: s.alias } : {}),
     });
   }
   const parsed = (await y.parse()) as Record<string, unknown>;
@@ -145,7 +148,8 @@ export async function parseOptions(
 export function markdownTable(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
     const old = s.deprecatedEnv?.length ? ` (deprecated: ${s.deprecatedEnv.map((e) => `\`${e}\``).join(', ')})` : '';
-    return `| \`--${s.flag}\` | \`${envOf(s)}\`${old} | ${defaultShown(s) ?? ''} | ${s.describe} |`;
+    const short = s.alias ? ` (\`-${s.alias}\`)` : '';
+    return `| \`--${s.flag}\`${short} | \`${envOf(s)}\`${old} | ${defaultShown(s) ?? ''} | ${s.describe} |`;
   });
   return ['| flag | env | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -1,10 +1,11 @@
 // The adapter over @kubernetes/client-node: the few Kubernetes calls the programs make (pods of the
-// member selector, this pod, the StatefulSet's replicas, the token Secret), returning plain snapshots.
+// member selector, this pod, the StatefulSet's replicas, the token Secret, Events: events.ts), returning plain snapshots.
 // Every API error becomes a DeisError in {@link translate}: a 403 names the verb and resource the
 // ServiceAccount's Role lacks. Nothing else in the project imports the client library.
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { DeisError } from '../errors.ts';
+import { eventSink, type EventSink } from './events.ts';
 
 export interface PodInfo {
   name: string;
@@ -22,6 +23,8 @@ export interface KubeApi {
   statefulSetReplicas(name: string): Promise<number | undefined>;
   /** The value at `key` of Secret `name`, creating the Secret with generate() if it is absent. */
   getOrCreateSecret(name: string, key: string, generate: () => string): Promise<string>;
+  /** Kubernetes Events (events.k8s.io/v1) in this namespace. */
+  readonly events: EventSink;
 }
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -115,6 +118,7 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
     }
   };
   return {
+    events: eventSink(kc, namespace),
     listPods: (selector) =>
       call('list', 'pods', async () =>
         (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.map(podInfo),

@@ -47,10 +47,18 @@ interface Series {
   type: 'gauge' | 'counter';
   values: Map<string, number>;
 }
+interface Histogram {
+  help: string;
+  /** Upper bounds, ascending (+Inf is implied). */
+  buckets: readonly number[];
+  /** Per label set: cumulative counts per bucket, sum and count. */
+  values: Map<string, { counts: number[]; sum: number; count: number }>;
+}
 
-/** A small registry of gauges and counters rendered in Prometheus' text exposition format. */
+/** A small registry of gauges, counters and histograms rendered in Prometheus' text exposition format. */
 export class Metrics {
   private readonly series = new Map<string, Series>();
+  private readonly histograms = new Map<string, Histogram>();
 
   private get(name: string, help: string, type: 'gauge' | 'counter'): Series {
     let s = this.series.get(name);
@@ -80,11 +88,42 @@ export class Metrics {
     s.values.set(k, (s.values.get(k) ?? 0) + by);
   }
 
+  declareHistogram(name: string, help: string, buckets: readonly number[]): void {
+    this.histograms.set(name, { help, buckets: [...buckets].sort((x, y) => x - y), values: new Map() });
+  }
+  /** One observation of a declared histogram (an undeclared name is a programming error). */
+  observe(name: string, value: number, labels?: Labels): void {
+    const h = this.histograms.get(name);
+    if (!h) throw new Error(`metrics: histogram ${name} is not declared`);
+    const k = Metrics.key(labels);
+    let v = h.values.get(k);
+    if (!v) {
+      v = { counts: h.buckets.map(() => 0), sum: 0, count: 0 };
+      h.values.set(k, v);
+    }
+    h.buckets.forEach((le, i) => {
+      if (value <= le) v.counts[i]!++;
+    });
+    v.sum += value;
+    v.count++;
+  }
+
   render(): string {
     let out = '';
     for (const [name, s] of this.series) {
       out += `# HELP ${name} ${s.help}\n# TYPE ${name} ${s.type}\n`;
       for (const [k, v] of s.values) out += `${name}${k} ${v}\n`;
+    }
+    for (const [name, h] of this.histograms) {
+      out += `# HELP ${name} ${h.help}\n# TYPE ${name} histogram\n`;
+      for (const [k, v] of h.values) {
+        const inner = k.slice(1, -1);
+        const withLe = (le: string) => `{${inner ? `${inner},` : ''}le="${le}"}`;
+        h.buckets.forEach((le, i) => {
+          out += `${name}_bucket${withLe(String(le))} ${v.counts[i]}\n`;
+        });
+        out += `${name}_bucket${withLe('+Inf')} ${v.count}\n${name}_sum${k} ${v.sum}\n${name}_count${k} ${v.count}\n`;
+      }
     }
     return out;
   }

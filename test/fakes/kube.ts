@@ -1,11 +1,13 @@
 // A fake Kubernetes API: the pods of the member selector, StatefulSet replicas and Secrets.
 import type { KubeApi, PodInfo } from '../../internal/k8s/client.ts';
 import type { DeisError } from '../../internal/errors.ts';
+import { FakeEvents } from './events.ts';
 
 export class FakeKube implements KubeApi {
   pods: PodInfo[] = [];
   replicas: number | undefined = 3;
   secrets = new Map<string, string>();
+  readonly events = new FakeEvents();
   /** When set, every call fails with it (e.g. a 403). */
   error: DeisError | undefined;
 

@@ -95,6 +95,7 @@ test('the Role grants exactly the calls boot and discovery make', () => {
     'core/pods: get,list',
     'core/secrets: create',
     'core/secrets[deis-etcd-discovery-token]: get',
+    'events.k8s.io/events: create,patch',
   ]);
 });
 

@@ -41,6 +41,12 @@ const rows = [
     args: ['--version'],
     want: { kind: 'version' },
   },
+  {
+    name: 'the kubectl plugin: kubectl runs it with the words after `kubectl deis-etcd`',
+    invokedAs: ['/usr/local/bin/kubectl-deis_etcd', '/usr/local/bin/kubectl-deis_etcd'],
+    args: ['status', '-n', 'prod'],
+    want: { kind: 'run', program: 'status', argv: ['-n', 'prod'] },
+  },
   { name: '--help', invokedAs: ['deis-etcd'], args: ['--help'], want: { kind: 'usage', exitCode: 0 } },
   { name: 'nothing', invokedAs: ['deis-etcd'], args: [], want: { kind: 'usage', exitCode: 2 } },
   { name: 'unknown program', invokedAs: ['deis-etcd'], args: ['bootstrap'], want: { kind: 'usage', exitCode: 2 } },

@@ -190,7 +190,7 @@ test('snapshot metrics: the count and the newest snapshot time of the prefix in 
   await snapshotMetrics(f.ctx);
   const m = f.ctx.metrics.render();
   assert.match(m, 'deis_etcd_snapshots 2');
-  assert.match(m, `deis_etcd_snapshot_latest_timestamp_seconds ${Date.UTC(2026, 10, 30, 11) / 1000}`);
+  assert.match(m, `deis_etcd_last_snapshot_timestamp_seconds ${Date.UTC(2026, 10, 30, 11) / 1000}`);
 });
 
 test.run();

@@ -151,6 +151,9 @@ export async function startControlPlane(opts: { dir?: string; host?: string } = 
         '--authorization-mode=Node,RBAC',
         `--service-cluster-ip-range=${SERVICE_RANGE}`,
         '--allow-privileged=true',
+        // the node agent's kubelet endpoint (kubectl logs) is on the Node's InternalIP; its Hostname
+        // address names no host
+        '--kubelet-preferred-address-types=InternalIP',
         '--v=1',
       ],
       { logDir: dir },

@@ -55,3 +55,8 @@ export function kubeTool(name: string): string {
 export function porcupineTool(): string {
   return binary(join(toolsRoot(), `porcupine-${pinned().PORCUPINE_VERSION}`, 'bin'), 'porcupine');
 }
+
+/** Path of Prometheus' promtool (the alert rules' checker, built by `make tools`). */
+export function promtoolTool(): string {
+  return binary(join(toolsRoot(), `promtool-${pinned().PROMETHEUS_VERSION}`, 'bin'), 'promtool');
+}

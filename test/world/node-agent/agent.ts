@@ -7,13 +7,14 @@
 // (provisioner.ts), the service proxy (service-proxy.ts) and the cluster-DNS hosts file (hosts.ts);
 // tests inject faults through faults.ts. Everything is polled (no watches): pods every 300 ms.
 // Not modelled: resource limits, users (containers run as this process's user), image pulls.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { killPod, logFile, startContainer, type ContainerContext } from './container.ts';
+import { killPod, startContainer, type ContainerContext } from './container.ts';
 import type { PodProcesses } from './faults.ts';
 import { listeningAddresses } from '../net.ts';
 import { HostsFile } from './hosts.ts';
+import { KubeletLogServer, logFiles } from './logs.ts';
 import { NodeRegistration } from './node.ts';
 import { probe } from './probes.ts';
 import { provisionVolumes } from './provisioner.ts';
@@ -31,6 +32,7 @@ export class NodeAgent implements PodProcesses {
   private readonly node: NodeRegistration;
   private readonly proxy: ServiceProxy;
   private readonly hosts: HostsFile;
+  private readonly kubelet: KubeletLogServer;
   private readonly ctx: ContainerContext;
   private readonly runs = new Map<string, Run>();
   private readonly opts: AgentOptions;
@@ -45,7 +47,8 @@ export class NodeAgent implements PodProcesses {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(opts.kubeconfig);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.node = new NodeRegistration(kc, this.nodeName);
+    this.kubelet = new KubeletLogServer(opts.stateDir);
+    this.node = new NodeRegistration(kc, this.nodeName, () => this.kubelet.port);
     this.proxy = new ServiceProxy(this.core, (err) => this.note(err));
     mkdirSync(opts.stateDir, { recursive: true });
     this.hosts = new HostsFile(join(opts.stateDir, 'hosts'), opts.clusterDomain);
@@ -78,6 +81,7 @@ export class NodeAgent implements PodProcesses {
   }
 
   async start(): Promise<void> {
+    await this.kubelet.start();
     await this.node.register();
     const loop = async (fn: () => Promise<void>, everyMs: number) => {
       while (!this.stopped) {
@@ -102,6 +106,7 @@ export class NodeAgent implements PodProcesses {
     await Promise.all(this.loops);
     for (const run of this.runs.values()) await killPod(run, 2);
     this.proxy.close();
+    this.kubelet.close();
   }
 
   // --- what tests read ------------------------------------------------------------------------------
@@ -124,23 +129,13 @@ export class NodeAgent implements PodProcesses {
   }
 
   /**
-   * Logs of a pod's container (default: the first): its stdout and stderr across restarts. A deleted
-   * pod's logs outlive it (kept under <stateDir>/logs/<ns>/<pod>/): the logs of every incarnation of
-   * that pod name, oldest first, then the running one's.
+   * Logs of a pod name's containers (or one container): stdout and stderr of every start, of every
+   * incarnation of that pod name, oldest first (kept under <stateDir>/logs/<ns>/<pod>/, logs.ts).
    */
   async logs(ns: string, pod: string, container?: string): Promise<string> {
-    const kept = join(this.opts.stateDir, 'logs', ns, pod);
-    let out = '';
-    for (const f of (existsSync(kept) ? readdirSync(kept) : []).sort()) {
-      if (!container || f.startsWith(`${container}.`)) out += readFileSync(join(kept, f), 'utf8');
-    }
-    const run = [...this.runs.values()].find((r) => r.ns === ns && r.name === pod);
-    if (!run) return out;
-    try {
-      return out + readFileSync(logFile(run, container ?? [...run.containers.keys()][0]!), 'utf8');
-    } catch {
-      return out;
-    }
+    return logFiles(this.opts.stateDir, ns, pod, container)
+      .map(([, f]) => readFileSync(f, 'utf8'))
+      .join('');
   }
 
   // --- pods -----------------------------------------------------------------------------------------
@@ -242,18 +237,8 @@ export class NodeAgent implements PodProcesses {
     }
   }
 
-  /** Removes a deleted pod's directory, keeping its containers' logs (see logs()). */
+  /** Removes a deleted pod's directory; its containers' logs stay (logs.ts). */
   private cleanup(run: Run): void {
-    const kept = join(this.opts.stateDir, 'logs', run.ns, run.name);
-    mkdirSync(kept, { recursive: true });
-    for (const name of run.containers.keys()) {
-      const stamp = new Date(run.startTime).toISOString().replace(/[:.]/g, '');
-      try {
-        renameSync(logFile(run, name), join(kept, `${name}.${stamp}.log`));
-      } catch {
-        /* never started */
-      }
-    }
     rmSync(run.dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,8 @@
 // A container as a local process group: its command runs in a mount namespace of its own
 // (unshare -m) where the pod's volumes are bind-mounted at their mountPaths and the agent's hosts
 // file at /etc/hosts; image entrypoints (/bin/boot, /bin/discovery) map to this checkout's programs
-// through AgentOptions.programs; stdout and stderr go to <pod dir>/<container>.log. An exit arms the
+// through AgentOptions.programs; stdout and stderr go to a file per start under <stateDir>/logs
+// (logs.ts), kept after the pod is gone. An exit arms the
 // restart back-off (1 s doubling to 30 s: shorter than the kubelet's, to keep tests quick).
 // Deletion: SIGTERM to every group, SIGKILL after the grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,6 +10,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { expand, resolveEnv } from './env.ts';
+import { nextLogFile } from './logs.ts';
 import { now, type AgentOptions, type ContainerRun, type Run } from './state.ts';
 import { materializeVolumes } from './volumes.ts';
 
@@ -21,9 +23,6 @@ export interface ContainerContext {
 
 /** Single-quotes s for /bin/sh. */
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** The log file of a pod's container. */
-export const logFile = (run: Run, container: string) => join(run.dir, `${container}.log`);
 
 /** Starts container `c` of `run`: volumes, env, then the process; throws when one is not ready yet. */
 export async function startContainer(ctx: ContainerContext, run: Run, c: ContainerRun): Promise<void> {
@@ -43,7 +42,7 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
   binds.push(`mount --bind ${sq(ctx.hostsFile)} /etc/hosts`);
   const script = [...binds, 'exec "$@"'].join(' && ');
   mkdirSync(run.dir, { recursive: true });
-  const fd = openSync(logFile(run, c.spec.name), 'a');
+  const fd = openSync(nextLogFile(ctx.opts.stateDir, run.ns, run.name, c.spec.name), 'a');
   const proc = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cmd], {
     env,
     stdio: ['ignore', fd, fd],

@@ -8,12 +8,15 @@ export class NodeRegistration {
   private readonly core: k8s.CoreV1Api;
   private readonly coord: k8s.CoordinationV1Api;
   private readonly name: string;
+  /** The port of the agent's kubelet endpoint (logs.ts), reported as the Node's kubelet port. */
+  private readonly kubeletPort: () => number;
   private lastLease = 0;
 
-  constructor(kc: k8s.KubeConfig, name: string) {
+  constructor(kc: k8s.KubeConfig, name: string, kubeletPort: () => number) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.coord = kc.makeApiClient(k8s.CoordinationV1Api);
     this.name = name;
+    this.kubeletPort = kubeletPort;
   }
 
   /** Creates the Node (an existing one is kept) and sends the first heartbeat. */
@@ -75,6 +78,7 @@ export class NodeRegistration {
           lastTransitionTime: t,
         },
       ],
+      daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort() } },
       addresses: [
         { type: 'InternalIP', address: '127.0.0.1' },
         { type: 'Hostname', address: this.name },
