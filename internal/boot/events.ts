@@ -48,6 +48,18 @@ export const EVENT_REASONS = {
     about: 'pod',
     means: 'a joining learner stopped progressing: removed, data moved aside, joining again',
   },
+  Defragmented: {
+    type: 'Normal',
+    action: 'Defragment',
+    about: 'pod',
+    means: "the leader's maintenance pass defragmented a member (why: fragmented, or NOSPACE)",
+  },
+  AlarmDisarmed: {
+    type: 'Warning',
+    action: 'Disarm',
+    about: 'set',
+    means: 'the maintenance pass cleared an alarm (NOSPACE) after compacting and defragmenting',
+  },
 } as const satisfies Record<
   string,
   { type: 'Normal' | 'Warning'; action: string; about: 'pod' | 'set'; means: string }

@@ -84,12 +84,18 @@ export async function maintenancePass(ctx: BootContext): Promise<MaintenanceResu
         dbSizeAfter: after.dbSize,
         seconds,
       });
+      ctx.events.emit(
+        'Defragmented',
+        `member ${step.name} (${step.id}) defragmented (${step.why}) in ${seconds.toFixed(1)} s`,
+        step.name,
+      );
       out.defragmented.push(step.id);
     }
     for (const a of plan.disarm) {
       await etcd.disarm(a);
       ctx.metrics.inc('deis_etcd_alarms_disarmed_total', { alarm: a.alarm });
       ctx.log.warn('alarm disarmed', { memberId: a.memberId, alarm: a.alarm });
+      ctx.events.emit('AlarmDisarmed', `${a.alarm} alarm of member ${a.memberId} disarmed`);
       out.disarmed.push(a.memberId);
     }
     return out;

@@ -121,6 +121,13 @@ test('pass: NOSPACE is compacted, each member defragmented followers first, then
   assert.match(m, 'deis_etcd_alarms{alarm="NOSPACE"} 1');
   assert.ok(f.log.entries.some((e) => e.msg === 'alarm disarmed' && e.memberId === '2'));
   assert.is(f.log.entries.filter((e) => e.msg === 'member defragmented').length, 3);
+  await f.ctx.events.flush();
+  assert.equal(f.kube!.events.list(), [
+    'Defragmented Pod/etcd-1',
+    'Defragmented Pod/etcd-2',
+    'Defragmented Pod/etcd-0',
+    'AlarmDisarmed StatefulSet/etcd',
+  ]);
 });
 
 test('pass: a follower does nothing, even under NOSPACE', async () => {
