@@ -16,17 +16,23 @@ import type { SpawnFn } from '../supervisor/supervisor.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { selfUrls, type Self } from './observe.ts';
+import type { Credentials, LeafKeeper } from '../tls/pki.ts';
+import { startTls } from './tls.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
 export interface BootDeps extends Runtime {
   cfg: BootConfig;
   kube: () => KubeApi | undefined;
-  /** An EtcdApi for the given client URLs (the caller closes it). */
-  connect: (endpoints: string[]) => EtcdApi;
+  /** An EtcdApi for the given client URLs (the caller closes it); `tls` for https ones. */
+  connect: (endpoints: string[], tls?: Credentials) => EtcdApi;
   spawn?: SpawnFn;
 }
 
-export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
+export interface BootContext extends Omit<BootDeps, 'kube' | 'log' | 'connect'> {
+  /** An EtcdApi for the given client URLs (the caller closes it), presenting this member's certificate with --tls. */
+  readonly connect: (endpoints: string[]) => EtcdApi;
+  /** With --tls: this member's certificate, renewed ahead of expiry. */
+  readonly tls: LeafKeeper | undefined;
   /** Bound to this pod. */
   readonly log: Logger;
   readonly self: Self;
@@ -69,13 +75,17 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
   });
   for (const w of cfg.etcdEnvDropped) log.warn('etcd setting ignored', { detail: w });
 
+  const tls = await startTls({ ...d, log }, host);
+  // https endpoints get this member's current certificate: clients made after a renewal present the new one
+  const connect = (endpoints: string[]) =>
+    d.connect(endpoints, tls && endpoints.some((u) => u.startsWith('https:')) ? tls.current() : undefined);
   let registry: Registry | undefined;
   if (cfg.discoveryEndpoint) {
     const { token } = await resolveToken(
       { token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET },
       { readFile: d.files.read },
     );
-    registry = new Registry(d.connect([cfg.discoveryEndpoint]), token);
+    registry = new Registry(connect([cfg.discoveryEndpoint]), token);
   } else {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
@@ -95,7 +105,15 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log,
     'no-data record',
   );
-  return { ...d, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local: {} };
+  const local: BootContext['local'] = {};
+  // the kept client holds the old certificate: the next pass makes a new one (the old one stays valid
+  // until its own expiry, so a call still running on it finishes)
+  tls?.onRenew(() => {
+    const old = local.client;
+    local.client = undefined;
+    void clock.sleep(30_000, d.signal).then(() => old?.close());
+  });
+  return { ...d, connect, tls, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local };
 }
 
 /** Runs fn with the kept client for this member's own etcd. */

@@ -35,6 +35,8 @@ export interface Self {
   host: string;
   peerUrl: string;
   clientUrl: string;
+  /** Where etcd's /health answers without a client certificate: the client URL, or with --tls the metrics listener. */
+  healthUrl: string;
 }
 
 /**
@@ -46,11 +48,13 @@ export function selfUrls(cfg: BootConfig, host: string): Self {
   const peerHost = cfg.peerService
     ? `${cfg.name}.${cfg.peerService}.${cfg.namespace}.svc.${cfg.clusterDomain}`
     : urlHost(host);
+  const clientUrl = `${cfg.scheme}://${urlHost(host)}:${cfg.clientPort}`;
   return {
     name: cfg.name,
     host,
-    peerUrl: `http://${peerHost}:${cfg.peerPort}`,
-    clientUrl: `http://${urlHost(host)}:${cfg.clientPort}`,
+    peerUrl: `${cfg.scheme}://${peerHost}:${cfg.peerPort}`,
+    clientUrl,
+    healthUrl: cfg.tls.enabled ? `http://${urlHost(cfg.listenHost ?? host)}:${cfg.etcdMetricsPort}` : clientUrl,
   };
 }
 
@@ -90,7 +94,8 @@ export function candidateEndpoints(
 ): string[] {
   const urls = new Set<string>();
   for (const h of reg?.heartbeats ?? []) if (h.clientUrl && h.name !== self.name) urls.add(h.clientUrl);
-  for (const p of pods ?? []) if (p.ip && p.name !== self.name) urls.add(`http://${urlHost(p.ip)}:${cfg.clientPort}`);
+  for (const p of pods ?? [])
+    if (p.ip && p.name !== self.name) urls.add(`${cfg.scheme}://${urlHost(p.ip)}:${cfg.clientPort}`);
   for (const u of cfg.clusterEndpoints) urls.add(u);
   urls.delete(self.clientUrl);
   return [...urls];

@@ -2,6 +2,7 @@
 // It drives yargs, --help and the README's flag list (build/docs.ts).
 import { DEFAULT_TOKEN_FILE } from './checks.ts';
 import type { OptionSpec } from './options.ts';
+import { tlsOptions } from './tls.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 // `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
@@ -42,7 +43,7 @@ export const bootOptions = [
   {
     flag: 'discovery-endpoint',
     type: 'string',
-    defaultText: 'http://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT',
+    defaultText: 'http(s with --tls)://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT',
     describe: 'client URL of the discovery service',
   },
   {
@@ -61,7 +62,7 @@ export const bootOptions = [
   {
     flag: 'cluster-endpoints',
     type: 'string',
-    defaultText: 'http://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set',
+    defaultText: 'http(s with --tls)://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set',
     describe: 'comma-separated client URLs where the running cluster may answer (besides heartbeats and pods)',
   },
   {
@@ -200,6 +201,7 @@ export const bootOptions = [
     default: 30,
     describe: "seconds a member's pod must be gone before the heal pass removes it",
   },
+  ...tlsOptions,
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ] as const satisfies readonly OptionSpec[];

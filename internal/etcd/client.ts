@@ -78,6 +78,8 @@ export interface EtcdClientOptions {
   /** Per-call limit in ms. */
   timeoutMs?: number;
   dialTimeoutMs?: number;
+  /** PEM texts for https endpoints: the CA to trust and the client certificate to present. */
+  tls?: { ca: string; cert: string; key: string } | undefined;
 }
 
 export const hexId = (dec: string): string => BigInt(dec).toString(16);
@@ -111,7 +113,13 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
   // etcd3's own retries and per-host circuit breakers are off: an 'unhealthy cluster' answer while a
   // member catches up would open the breaker for seconds; our callers retry with back-off instead.
   const faultHandling = { host: () => noop, global: noop };
-  const client = new etcd3.Etcd3({ hosts: opts.endpoints, dialTimeout: dial, faultHandling });
+  const credentials = opts.tls && {
+    rootCertificate: Buffer.from(opts.tls.ca),
+    certChain: Buffer.from(opts.tls.cert),
+    privateKey: Buffer.from(opts.tls.key),
+  };
+  const base = { dialTimeout: dial, faultHandling, ...(credentials ? { credentials } : {}) };
+  const client = new etcd3.Etcd3({ hosts: opts.endpoints, ...base });
   const perEndpoint = new Map<string, etcd3.Etcd3>();
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -147,7 +155,7 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       call(`status of ${endpoint}`, async () => {
         let c = perEndpoint.get(endpoint);
         if (!c) {
-          c = new etcd3.Etcd3({ hosts: endpoint, dialTimeout: dial, faultHandling });
+          c = new etcd3.Etcd3({ hosts: endpoint, ...base });
           perEndpoint.set(endpoint, c);
         }
         const r = await c.maintenance.status();

@@ -318,6 +318,22 @@ function validate(program: Program, input: RawOptions): Config {
 const endpointPort = (c: Config) => c.discoveryEndpoint && Number(new URL(String(c.discoveryEndpoint)).port);
 // allow-even-size shows in whether a size of 4 is accepted
 const evenAccepted = (c: Config) => c.error === undefined && c.clusterSize === 4;
+const tlsOf = (c: Config) => (c.tls ?? {}) as Record<string, number | string | boolean>;
+const HOURS = 3_600_000;
+function tlsDefaultRows(program: Program) {
+  return [
+    { program, flag: 'tls', read: (c: Config) => tlsOf(c).enabled, alt: true },
+    { program, flag: 'tls-ca-dir', read: (c: Config) => tlsOf(c).caDir, alt: '/ca' },
+    { program, flag: 'tls-dir', read: (c: Config) => tlsOf(c).dir, alt: '/tls' },
+    { program, flag: 'cert-lifetime', read: (c: Config) => `${Number(tlsOf(c).lifetimeMs) / HOURS}h`, alt: '5h' },
+    {
+      program,
+      flag: 'cert-renew-before',
+      read: (c: Config) => `${Number(tlsOf(c).renewBeforeMs) / HOURS}h`,
+      alt: '2h',
+    },
+  ];
+}
 const defaultRows: {
   program: Program;
   flag: string;
@@ -353,6 +369,7 @@ const defaultRows: {
   { program: 'boot', flag: 'auto-recover', read: (c) => c.autoRecover, alt: false },
   { program: 'boot', flag: 'quorum-loss-grace', read: (c) => c.quorumLossGraceS, alt: 7 },
   { program: 'boot', flag: 'pod-gone-grace', read: (c) => c.podGoneGraceS, alt: 7 },
+  ...tlsDefaultRows('boot'),
   { program: 'boot', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'boot', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
   { program: 'discovery', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },
