@@ -5,6 +5,7 @@ import type { Files } from '../files.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/log.ts';
 import { statefulSetOrdinal } from '../identity/identity.ts';
+import { isIp } from '../net.ts';
 import { LeafKeeper, readCa } from '../tls/pki.ts';
 import { serviceNames } from '../tls/x509.ts';
 
@@ -13,15 +14,19 @@ const DEFAULT_PEER_SERVICE = 'deis-etcd-peers';
 
 /**
  * The names in a member's certificate: its pod IP, the pod's DNS names under the headless Service,
- * the client Service (deis-etcd, .ns, .ns.svc, .ns.svc.<domain>), localhost and 127.0.0.1.
+ * the client Service (deis-etcd, .ns, .ns.svc, .ns.svc.<domain>, and its address from --cluster-endpoints),
+ * localhost and 127.0.0.1.
  */
 export function memberNames(cfg: BootConfig, host: string): { dnsNames: string[]; ipAddresses: string[] } {
   const set = cfg.statefulSet ?? statefulSetOrdinal(cfg.name)?.set ?? cfg.name;
   const headless = cfg.peerService ?? DEFAULT_PEER_SERVICE;
   const pod = serviceNames(headless, cfg.namespace, cfg.clusterDomain).map((n) => `${cfg.name}.${n}`);
-  const ips = ['127.0.0.1', ...(/^[0-9.:a-fA-F]+$/.test(host) ? [host] : [])];
+  // the client Service's address (DEIS_ETCD_SERVICE_HOST, a ClusterIP) is how boot itself reaches the cluster
+  const serviceHosts = cfg.clusterEndpoints.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''));
+  const ips = ['127.0.0.1', host, ...serviceHosts].filter(isIp);
+  const names = serviceHosts.filter((h) => !isIp(h));
   return {
-    dnsNames: [...new Set([...pod, ...serviceNames(set, cfg.namespace, cfg.clusterDomain), 'localhost'])],
+    dnsNames: [...new Set([...pod, ...serviceNames(set, cfg.namespace, cfg.clusterDomain), ...names, 'localhost'])],
     ipAddresses: [...new Set(ips)],
   };
 }

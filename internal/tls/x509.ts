@@ -187,7 +187,11 @@ export function checkPair(
     } catch {
       signed = false;
     }
-    if (!signed) throw bad(`${source.cert} was not signed by the CA`, 'issue it from the mounted CA');
+    if (!signed)
+      throw bad(
+        `${source.cert} was not signed by the CA`,
+        'issue it from that CA, or delete its Secret to have one issued',
+      );
   }
   return info;
 }

@@ -26,6 +26,7 @@ const overlays: { name: string; replicas: number; imagePrefix: string }[] = [
   { name: 'insecure-registry', replicas: 3, imagePrefix: 'insecure-registry.example:5000/deis/etcd:' },
   { name: 'production', replicas: 5, imagePrefix: 'deis/etcd:' },
   { name: 'local', replicas: 3, imagePrefix: 'deis/etcd:' },
+  { name: 'local-secure', replicas: 3, imagePrefix: 'deis/etcd:' },
 ];
 
 for (const o of overlays) {
@@ -96,6 +97,47 @@ test('the Role grants exactly the calls boot and discovery make', () => {
     'core/secrets: create',
     'core/secrets[deis-etcd-discovery-token]: get',
   ]);
+});
+
+const containerOf = (objs: Obj[], kind: string, name: string) => find(objs, kind, name).spec.template.spec;
+
+for (const overlay of ['local-secure', 'production']) {
+  test(`${overlay}: the TLS component turns TLS on in both programs, mounts the CA, keys in memory, RBAC to read the Secrets`, () => {
+    const objs = render(overlay);
+    const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
+    const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
+    for (const pod of [member, disc]) {
+      assert.is(env(pod.containers[0], 'DEIS_ETCD_TLS'), 'true');
+      const tls = (pod.volumes as Obj[]).find((v) => v.name === 'tls')!;
+      assert.equal(tls.emptyDir.medium, 'Memory', 'certificates and keys never reach a disk');
+      assert.ok(
+        (pod.containers[0].volumeMounts as Obj[]).some(
+          (m) => m.name === 'tls' && m.mountPath === '/var/run/deis/etcd/tls',
+        ),
+      );
+    }
+    const ca = (member.volumes as Obj[]).find((v) => v.name === 'ca')!;
+    assert.is(ca.secret.secretName, 'deis-etcd-ca');
+    assert.not.ok(ca.secret.optional, 'members wait for the CA');
+    assert.ok(
+      (member.containers[0].volumeMounts as Obj[]).some(
+        (m) => m.name === 'ca' && m.mountPath === '/var/run/secrets/deis/etcd/ca' && m.readOnly,
+      ),
+    );
+    const role = find(objs, 'Role', 'deis-etcd');
+    assert.ok(
+      (role.rules as Obj[]).some(
+        (r) => r.resourceNames?.join() === 'deis-etcd-ca,deis-etcd-client-tls' && r.verbs.join() === 'get',
+      ),
+    );
+  });
+}
+
+test('local and dev stay plain http (TLS is a component, off by default)', () => {
+  for (const o of ['local', 'dev']) {
+    const member = containerOf(render(o), 'StatefulSet', 'deis-etcd');
+    assert.is(env(member.containers[0], 'DEIS_ETCD_TLS'), undefined);
+  }
 });
 
 test.run();

@@ -1,5 +1,6 @@
-// boot with --tls against real etcd 3.6 and our discovery program, without Kubernetes: three members
-// bootstrap with https client and peer URLs and client certificates required; a client with a
+// boot with --tls against real etcd 3.6 and our discovery program (also --tls), without Kubernetes:
+// three members bootstrap through the https discovery service with https client and peer URLs and
+// client certificates required; a client with a
 // certificate from the CA works, a plaintext one and one from another CA fail; and with a one-minute
 // lifetime each member renews its certificate while etcd keeps running: a new TLS client sees a new
 // serial, etcd's process ID stays the same, and a client writing all along sees no error.
@@ -61,7 +62,12 @@ test.before(async () => {
   const caDir = tempDir();
   writeFileSync(join(caDir, 'tls.crt'), ca.cert);
   writeFileSync(join(caDir, 'tls.key'), ca.key, { mode: 0o600 });
-  disc = await startDiscovery({ size: 3, logDir });
+  // the discovery etcd serves TLS too, with its certificate from the same CA
+  disc = await startDiscovery({
+    size: 3,
+    logDir,
+    extraEnv: { DEIS_ETCD_TLS: 'true', DEIS_ETCD_TLS_CA_DIR: caDir, DEIS_ETCD_TLS_DIR: join(tempDir(), 'tls') },
+  });
   for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) {
     boots.push(
       await startBoot({
@@ -70,6 +76,7 @@ test.before(async () => {
         logDir,
         env: {
           DEIS_ETCD_TLS: 'true',
+          DEIS_ETCD_DISCOVERY_ENDPOINT: `https://${disc.host}:2381`,
           DEIS_ETCD_TLS_CA_DIR: caDir,
           DEIS_ETCD_TLS_DIR: join(tempDir(), 'tls'),
           // renewed every 30 s: the test sees two renewals within its time
@@ -96,6 +103,23 @@ test('three members serve https with client certificates required; peers speak T
     assert.is(await within(5000, 'get', c.get('tls/hello').string()), 'world');
   } finally {
     c.close();
+  }
+});
+
+test('the discovery etcd requires a client certificate too', async () => {
+  const plain = new Etcd3({ hosts: [`http://${disc.host}:2381`], dialTimeout: 2000 });
+  const good = new Etcd3({ hosts: [`https://${disc.host}:2381`], credentials: creds(client), dialTimeout: 2000 });
+  try {
+    const refused = await within(10_000, 'plaintext', plain.get('x').string()).then(
+      () => false,
+      () => true,
+    );
+    assert.ok(refused, 'a plaintext read from discovery fails');
+    const members = await within(5000, 'registry', good.getAll().prefix('/_etcd/registry/').keys());
+    assert.is(members.filter((k) => k.includes('/members/')).length, 3);
+  } finally {
+    plain.close();
+    good.close();
   }
 });
 

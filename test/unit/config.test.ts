@@ -382,6 +382,17 @@ const defaultRows: {
   { program: 'discovery', flag: 'etcd-binary', read: (c) => c.etcdBinary, alt: '/usr/bin/etcd' },
   { program: 'discovery', flag: 'http-port', read: (c) => c.httpPort, alt: 9081 },
   { program: 'discovery', flag: 'start-timeout', read: (c) => c.startTimeoutS, alt: 7 },
+  ...tlsDefaultRows('discovery'),
+  { program: 'discovery', flag: 'ca-secret', read: (c) => c.caSecret, alt: 'my-ca' },
+  { program: 'discovery', flag: 'client-secret', read: (c) => c.clientSecret, alt: 'my-client' },
+  {
+    program: 'discovery',
+    flag: 'client-cert-lifetime',
+    read: (c) => `${Number(c.clientCertLifetimeMs) / 86_400_000}d`,
+    alt: '30d',
+  },
+  { program: 'discovery', flag: 'etcd-metrics-port', read: (c) => c.etcdMetricsPort, alt: 3383 },
+  { program: 'discovery', flag: 'cluster-domain', read: (c) => c.clusterDomain, alt: 'example.org' },
   { program: 'discovery', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'discovery', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
 ];

@@ -106,6 +106,8 @@ test("a member's certificate names: pod IP, pod DNS names under the headless Ser
     ],
     ipAddresses: ['127.0.0.1', '10.1.1.1'],
   });
+  const svc = boot({ tls: 'true', namespace: 'db' }, { DEIS_ETCD_SERVICE_HOST: '10.96.0.7' });
+  assert.equal(memberNames(svc, '10.1.1.1').ipAddresses, ['127.0.0.1', '10.1.1.1', '10.96.0.7']);
   const peers = boot({ tls: 'true', namespace: 'db', 'peer-service': 'etcd-headless' });
   assert.ok(memberNames(peers, '10.1.1.1').dnsNames.includes('deis-etcd-0.etcd-headless.db.svc.cluster.local'));
 });
