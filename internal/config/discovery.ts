@@ -108,6 +108,14 @@ export const discoveryOptions = [
     describe: 'with --tls and Kubernetes: the client certificate Secret (ca.crt, tls.crt, tls.key), issued when absent',
   },
   {
+    flag: 'create-tls-secrets',
+    type: 'boolean',
+    default: true,
+    describe:
+      'with --tls and Kubernetes: create --ca-secret and --client-secret when absent; false when cert-manager ' +
+      'makes them (discovery then waits for them)',
+  },
+  {
     flag: 'client-cert-lifetime',
     type: 'string',
     default: '365d',
@@ -154,6 +162,7 @@ export interface DiscoveryConfig {
   readonly tls: TlsConfig;
   readonly caSecret: string;
   readonly clientSecret: string;
+  readonly createTlsSecrets: boolean;
   readonly clientCertLifetimeMs: number;
   readonly etcdMetricsPort: number;
   readonly serviceHost: string | undefined;
@@ -183,6 +192,7 @@ export function validateDiscovery(raw: RawOptions): DiscoveryConfig {
     tls: validateTls(opt, p),
     caSecret: opt.str('ca-secret'),
     clientSecret: opt.str('client-secret'),
+    createTlsSecrets: opt.bool('create-tls-secrets'),
     clientCertLifetimeMs: parseDuration(opt.str('client-cert-lifetime')) ?? 0,
     etcdMetricsPort: opt.int('etcd-metrics-port', 1, 65535),
     serviceHost: opt.optStr('discovery-service-host'),

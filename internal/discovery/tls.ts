@@ -32,14 +32,18 @@ export async function startDiscoveryTls(
   if (!cfg.tls.enabled) return undefined;
   let ca: Awaited<ReturnType<typeof readCa>>;
   if (kube) {
-    ca = await retry('ensure the CA Secret', () => ensureCaSecret(kube, cfg.caSecret, clock.now()), {
-      clock,
-      log,
-      attempts: 6,
-    });
+    ca = await retry(
+      'ensure the CA Secret',
+      () => ensureCaSecret(kube, cfg.caSecret, clock.now(), cfg.createTlsSecrets),
+      {
+        clock,
+        log,
+        attempts: 10,
+      },
+    );
     const client = await retry(
       'ensure the client certificate Secret',
-      () => ensureClientSecret(kube, cfg.clientSecret, ca, cfg.clientCertLifetimeMs, clock.now()),
+      () => ensureClientSecret(kube, cfg.clientSecret, ca, cfg.clientCertLifetimeMs, clock.now(), cfg.createTlsSecrets),
       { clock, log, attempts: 6 },
     );
     log.info('TLS Secrets ready', {

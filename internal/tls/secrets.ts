@@ -10,13 +10,24 @@ import { checkPair, createCa, issueLeaf, type CertInfo, type KeyPair } from './x
 /** The CA lives long: members' and clients' certificates are the ones that rotate. */
 export const CA_LIFETIME_MS = 5 * 365 * 86_400_000;
 
+/** A Secret someone else makes (cert-manager) is not there yet: retried, then exit 3. */
+const notYet = (name: string) =>
+  new DeisError(
+    'environment',
+    `Secret ${name} does not exist yet: with --create-tls-secrets=false it is made elsewhere (cert-manager); ` +
+      'check that Certificate',
+    { retryable: true },
+  );
+
 /** The CA from Secret `name`, created with a new CA when absent; an environment error when unusable. */
 export async function ensureCaSecret(
   kube: Pick<KubeApi, 'getOrCreateSecretData'>,
   name: string,
   now = Date.now(),
+  create = true,
 ): Promise<KeyPair & { info: CertInfo }> {
   const data = await kube.getOrCreateSecretData(name, 'kubernetes.io/tls', async () => {
+    if (!create) throw notYet(name);
     const ca = await createCa('deis-etcd-ca', CA_LIFETIME_MS, now);
     return { 'tls.crt': ca.cert, 'tls.key': ca.key, 'ca.crt': ca.cert };
   });
@@ -48,8 +59,10 @@ export async function ensureClientSecret(
   ca: KeyPair,
   lifetimeMs: number,
   now = Date.now(),
+  create = true,
 ): Promise<CertInfo> {
   const data = await kube.getOrCreateSecretData(name, 'kubernetes.io/tls', async () => {
+    if (!create) throw notYet(name);
     const leaf = await issueLeaf(ca, {
       commonName: 'deis-etcd-client',
       dnsNames: [],

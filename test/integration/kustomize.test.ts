@@ -11,8 +11,8 @@ const root = new URL('../..', import.meta.url).pathname;
 // biome-ignore lint/suspicious/noExplicitAny: rendered YAML of any shape, read by path in the assertions
 type Obj = Record<string, any>;
 
-function render(overlay: string): Obj[] {
-  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', `${root}/kustomize/overlays/${overlay}`], {
+function render(overlay: string, dir = `${root}/kustomize/overlays/${overlay}`): Obj[] {
+  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', dir], {
     encoding: 'utf8',
   });
   return JSON.parse(JSON.stringify(loadAllYaml(yaml))) as Obj[]; // plain data: no undefined fields
@@ -132,6 +132,26 @@ for (const overlay of ['local-secure', 'production']) {
     );
   });
 }
+
+test('cert-manager component: the CA and client Certificates make the Secrets the programs read; discovery only reads them', () => {
+  // rendered, not applied: the test world has no cert-manager CRDs
+  const objs = render('cert-manager', `${root}/test/integration/overlays/cert-manager`);
+  const ca = find(objs, 'Certificate', 'deis-etcd-ca');
+  assert.equal(
+    [ca.spec.isCA, ca.spec.secretName, ca.spec.issuerRef.name],
+    [true, 'deis-etcd-ca', 'deis-etcd-selfsigned'],
+  );
+  assert.ok(find(objs, 'Issuer', 'deis-etcd-selfsigned').spec.selfSigned);
+  assert.is(find(objs, 'Issuer', 'deis-etcd-ca').spec.ca.secretName, 'deis-etcd-ca');
+  const client = find(objs, 'Certificate', 'deis-etcd-client-tls');
+  assert.equal([client.spec.secretName, client.spec.issuerRef.name], ['deis-etcd-client-tls', 'deis-etcd-ca']);
+  assert.ok(client.spec.usages.includes('client auth'));
+  const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery').containers[0];
+  assert.is(env(disc, 'DEIS_ETCD_CREATE_TLS_SECRETS'), 'false');
+  assert.is(env(disc, 'DEIS_ETCD_TLS'), 'true');
+  for (const o of objs.filter((x) => x.kind === 'Certificate' || x.kind === 'Issuer'))
+    assert.is(o.metadata.namespace, 'deis-etcd');
+});
 
 test('local and dev stay plain http (TLS is a component, off by default)', () => {
   for (const o of ['local', 'dev']) {

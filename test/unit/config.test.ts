@@ -385,6 +385,7 @@ const defaultRows: {
   ...tlsDefaultRows('discovery'),
   { program: 'discovery', flag: 'ca-secret', read: (c) => c.caSecret, alt: 'my-ca' },
   { program: 'discovery', flag: 'client-secret', read: (c) => c.clientSecret, alt: 'my-client' },
+  { program: 'discovery', flag: 'create-tls-secrets', read: (c) => c.createTlsSecrets, alt: false },
   {
     program: 'discovery',
     flag: 'client-cert-lifetime',

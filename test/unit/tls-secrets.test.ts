@@ -75,4 +75,18 @@ test('a client Secret from another CA (the CA Secret was replaced): named, with 
   assert.match(msg, /^Secret deis-etcd-client-tls key tls\.crt was not signed by the CA/);
 });
 
+test('with cert-manager (create off): an absent Secret is a retryable environment error naming it; a present one is read', async () => {
+  const kube = new FakeKube();
+  const err = await ensureCaSecret(kube, 'deis-etcd-ca', Date.now(), false).catch((e: unknown) => e);
+  assert.instance(err, DeisError);
+  assert.is((err as DeisError).retryable, true);
+  assert.match((err as Error).message, /^Secret deis-etcd-ca does not exist yet: .*cert-manager/);
+  assert.not.ok(kube.secretData.has('deis-etcd-ca'), 'nothing created');
+  const ca = await createCa('made-by-cert-manager', DAY);
+  kube.secretData.set('deis-etcd-ca', { 'tls.crt': ca.cert, 'tls.key': ca.key, 'ca.crt': ca.cert });
+  assert.is((await ensureCaSecret(kube, 'deis-etcd-ca', Date.now(), false)).cert, ca.cert);
+  const clientErr = await ensureClientSecret(kube, 'c', ca, DAY, Date.now(), false).catch((e: unknown) => e);
+  assert.match((clientErr as Error).message, /^Secret c does not exist yet/);
+});
+
 test.run();
