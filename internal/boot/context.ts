@@ -17,7 +17,7 @@ import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { selfUrls, type Self } from './observe.ts';
 import type { Credentials, LeafKeeper } from '../tls/pki.ts';
-import { startTls } from './tls.ts';
+import { renewingClient, startTls } from './tls.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
 export interface BootDeps extends Runtime {
@@ -85,7 +85,9 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
       { token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET },
       { readFile: d.files.read },
     );
-    registry = new Registry(connect([cfg.discoveryEndpoint]), token);
+    const endpoint = cfg.discoveryEndpoint;
+    const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
+    registry = new Registry(tls ? renewingClient(() => connect([endpoint]), tls, later) : connect([endpoint]), token);
   } else {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
