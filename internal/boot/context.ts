@@ -17,7 +17,8 @@ import { LeaseKeeper } from './heartbeat.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { selfUrls, type Self } from './observe.ts';
 import type { Credentials, LeafKeeper } from '../tls/pki.ts';
-import { renewingClient, startTls } from './tls.ts';
+import { startTls } from './tls.ts';
+import { renewingClient } from '../tls/renewing-client.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
 export interface BootDeps extends Runtime {

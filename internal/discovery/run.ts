@@ -25,6 +25,7 @@ import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
 import type { Credentials, TlsPaths } from '../tls/pki.ts';
 import { startDiscoveryTls } from './tls.ts';
+import { renewingClient } from '../tls/renewing-client.ts';
 
 export interface DiscoveryDeps extends Runtime {
   cfg: DiscoveryConfig;
@@ -140,7 +141,9 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
       clock,
       cfg.startTimeoutS * 1000,
     );
-    etcd = d.connect([clientUrl], tls?.current());
+    const connectLocal = () => d.connect([clientUrl], tls?.current());
+    const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
+    etcd = tls ? renewingClient(connectLocal, tls, later) : connectLocal();
     registry = new Registry(etcd, token);
     const reg = registry;
     const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), {

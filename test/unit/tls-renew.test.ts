@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EtcdApi } from '../../internal/etcd/client.ts';
-import { renewingClient } from '../../internal/boot/tls.ts';
+import { renewingClient } from '../../internal/tls/renewing-client.ts';
 import { LeafKeeper } from '../../internal/tls/pki.ts';
 import { certInfo, createCa } from '../../internal/tls/x509.ts';
 import { fakeClock } from '../fakes/clock.ts';
