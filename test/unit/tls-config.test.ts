@@ -8,6 +8,8 @@ import { parseDuration } from '../../internal/config/tls.ts';
 import { DeisError } from '../../internal/errors.ts';
 import { memberNames } from '../../internal/boot/tls.ts';
 import { selfUrls } from '../../internal/boot/observe.ts';
+import { validateDiscovery } from '../../internal/config/discovery.ts';
+import { discoveryNames } from '../../internal/discovery/tls.ts';
 
 const raw = (o: Record<string, string>): RawOptions =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: `--${k}` }]));
@@ -110,6 +112,26 @@ test("a member's certificate names: pod IP, pod DNS names under the headless Ser
   assert.equal(memberNames(svc, '10.1.1.1').ipAddresses, ['127.0.0.1', '10.1.1.1', '10.96.0.7']);
   const peers = boot({ tls: 'true', namespace: 'db', 'peer-service': 'etcd-headless' });
   assert.ok(memberNames(peers, '10.1.1.1').dnsNames.includes('deis-etcd-0.etcd-headless.db.svc.cluster.local'));
+});
+
+test("the discovery etcd's certificate names: its Service's names and ClusterIP, the pod IP, localhost", () => {
+  const c = validateDiscovery(raw({ tls: 'true', namespace: 'db', 'discovery-service-host': '10.96.0.9' }));
+  assert.equal(discoveryNames(c, '10.1.1.2'), {
+    dnsNames: [
+      'deis-etcd-discovery',
+      'deis-etcd-discovery.db',
+      'deis-etcd-discovery.db.svc',
+      'deis-etcd-discovery.db.svc.cluster.local',
+      'localhost',
+    ],
+    ipAddresses: ['127.0.0.1', '10.1.1.2', '10.96.0.9'],
+  });
+  assert.match(
+    configError(() =>
+      validateDiscovery(raw({ tls: 'true', 'etcd-metrics-port': '2381', 'client-cert-lifetime': '1 year' })),
+    ),
+    /--etcd-metrics-port must differ.*--client-cert-lifetime must be a duration/,
+  );
 });
 
 test.run();
