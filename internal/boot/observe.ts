@@ -101,6 +101,15 @@ export function candidateEndpoints(
   return [...urls];
 }
 
+/**
+ * Where the etcd behind a client URL answers /health without a client certificate: the client URL
+ * itself, or with --tls the same host's metrics listener (--etcd-metrics-port, plain http).
+ */
+export function healthBase(cfg: BootConfig, clientUrl: string): string {
+  if (!cfg.tls.enabled) return clientUrl;
+  return `http://${new URL(clientUrl).hostname}:${cfg.etcdMetricsPort}`;
+}
+
 /** Members with their health: a member is healthy when one of its client URLs answers a status call. */
 export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
   return Promise.all(
@@ -169,7 +178,7 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
     await Promise.all(
       candidates.map(async (u) => {
         try {
-          await src.fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) });
+          await src.fetch(`${healthBase(cfg, u)}/health`, { signal: AbortSignal.timeout(1000) });
           return u;
         } catch {
           return undefined;

@@ -3,7 +3,8 @@
 // client certificates required; a client with a
 // certificate from the CA works, a plaintext one and one from another CA fail; and with a one-minute
 // lifetime each member renews its certificate while etcd keeps running: a new TLS client sees a new
-// serial, etcd's process ID stays the same, and a client writing all along sees no error.
+// serial, etcd's process ID stays the same, and a client writing all along sees no error. A member
+// replaced with an empty data dir joins over TLS.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -13,6 +14,7 @@ import { Etcd3 } from 'etcd3';
 import { createCa, issueLeaf, type KeyPair } from '../../internal/tls/x509.ts';
 import { startBoot, startDiscovery, waitReady, type BootProcess, type DiscoveryProcess } from '../world/programs.ts';
 import { tempDir, waitFor, within } from '../world/procs.ts';
+import { freeAddress } from '../world/net.ts';
 
 const DAY = 86_400_000;
 const logDir = tempDir();
@@ -56,10 +58,21 @@ function etcdPid(dir: string): number | undefined {
   return undefined;
 }
 
+let caDir = '';
+const secureEnv = () => ({
+  DEIS_ETCD_TLS: 'true',
+  DEIS_ETCD_DISCOVERY_ENDPOINT: `https://${disc.host}:2381`,
+  DEIS_ETCD_TLS_CA_DIR: caDir,
+  DEIS_ETCD_TLS_DIR: join(tempDir(), 'tls'),
+  // renewed every 30 s: the rotation test sees two renewals within its time
+  DEIS_ETCD_CERT_LIFETIME: '60s',
+  DEIS_ETCD_CERT_RENEW_BEFORE: '30s',
+});
+
 test.before(async () => {
   ca = await createCa('deis-etcd-test-ca', DAY);
   client = await issueLeaf(ca, { commonName: 'client', dnsNames: [], ipAddresses: [], lifetimeMs: DAY });
-  const caDir = tempDir();
+  caDir = tempDir();
   writeFileSync(join(caDir, 'tls.crt'), ca.cert);
   writeFileSync(join(caDir, 'tls.key'), ca.key, { mode: 0o600 });
   // the discovery etcd serves TLS too, with its certificate from the same CA
@@ -74,15 +87,7 @@ test.before(async () => {
         name,
         discovery: disc,
         logDir,
-        env: {
-          DEIS_ETCD_TLS: 'true',
-          DEIS_ETCD_DISCOVERY_ENDPOINT: `https://${disc.host}:2381`,
-          DEIS_ETCD_TLS_CA_DIR: caDir,
-          DEIS_ETCD_TLS_DIR: join(tempDir(), 'tls'),
-          // renewed every 30 s: the test sees two renewals within its time
-          DEIS_ETCD_CERT_LIFETIME: '60s',
-          DEIS_ETCD_CERT_RENEW_BEFORE: '30s',
-        },
+        env: secureEnv(),
       }),
     );
   }
@@ -149,6 +154,43 @@ test('a plaintext client and a client with a certificate from another CA are ref
     plain.close();
     foreign.close();
     noCert.close();
+  }
+});
+
+test('kill -9 a member and replace it with an empty data dir at a new IP: it joins over TLS', async () => {
+  const victim = boots[2]!;
+  victim.proc.kill('SIGKILL');
+  await victim.proc.exited;
+  boots[2] = await startBoot({
+    name: victim.name,
+    discovery: disc,
+    logDir,
+    host: await freeAddress([2379, 2380, 8080, 2381]),
+    env: secureEnv(),
+  });
+  await waitReady(boots[2]);
+  const c = new Etcd3({ hosts: boots.map(httpsUrl), credentials: creds(client), dialTimeout: 2000 });
+  try {
+    await waitFor(
+      'three voters at the running boots',
+      async () => {
+        const { members } = await within(5000, 'member list', c.cluster.memberList({ linearizable: true }));
+        const want = boots.map((b) => `${b.name}=https://${b.host}:2380`).sort();
+        return (
+          JSON.stringify(
+            members
+              .filter((m) => !m.isLearner)
+              .map((m) => `${m.name}=${m.peerURLs[0]}`)
+              .sort(),
+          ) === JSON.stringify(want)
+        );
+      },
+      60_000,
+      500,
+    );
+    assert.is(await within(5000, 'get', c.get('tls/hello').string()), 'world');
+  } finally {
+    c.close();
   }
 });
 

@@ -7,7 +7,7 @@ import type { RawOptions } from '../../internal/config/options.ts';
 import { parseDuration } from '../../internal/config/tls.ts';
 import { DeisError } from '../../internal/errors.ts';
 import { memberNames } from '../../internal/boot/tls.ts';
-import { selfUrls } from '../../internal/boot/observe.ts';
+import { healthBase, selfUrls } from '../../internal/boot/observe.ts';
 import { validateDiscovery } from '../../internal/config/discovery.ts';
 import { discoveryNames } from '../../internal/discovery/tls.ts';
 
@@ -59,6 +59,10 @@ test('--tls: https client, peer and default discovery/cluster URLs; health read 
   assert.is(self.clientUrl, 'https://10.1.1.1:2379');
   assert.is(self.peerUrl, 'https://10.1.1.1:2380');
   assert.is(self.healthUrl, 'http://10.1.1.1:2381');
+  // other members' health, before asking them over gRPC: their metrics listeners
+  assert.is(healthBase(c, 'https://10.1.1.5:2379'), 'http://10.1.1.5:2381');
+  assert.is(healthBase(c, 'https://[fd00::5]:2379'), 'http://[fd00::5]:2381');
+  assert.is(healthBase(boot({}), 'http://10.1.1.5:2379'), 'http://10.1.1.5:2379');
   assert.is(c.tls.lifetimeMs, 72 * 3_600_000);
   assert.is(c.tls.renewBeforeMs, 24 * 3_600_000);
 });
