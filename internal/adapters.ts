@@ -6,9 +6,12 @@ import { connectKube, type KubeApi } from './k8s/client.ts';
 export interface Adapters {
   kube: () => KubeApi | undefined;
   /** An etcd client; `tls` (PEM texts) for https endpoints. */
-  connect: (endpoints: string[], tls?: EtcdClientOptions['tls']) => EtcdApi;
+  connect: (endpoints: string[], tls?: EtcdClientOptions['tls'], auth?: EtcdClientOptions['auth']) => EtcdApi;
 }
 
 export function realAdapters(env: NodeJS.ProcessEnv, namespace: string | undefined): Adapters {
-  return { kube: () => connectKube(env, namespace), connect: (endpoints, tls) => connectEtcd({ endpoints, tls }) };
+  return {
+    kube: () => connectKube(env, namespace),
+    connect: (endpoints, tls, auth) => connectEtcd({ endpoints, tls, auth }),
+  };
 }

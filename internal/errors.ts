@@ -22,7 +22,11 @@ export type EtcdReason =
   | 'unhealthy-cluster'
   | 'no-leader'
   | 'learner-rpc'
-  | 'lock-failed';
+  | 'lock-failed'
+  | 'auth-not-enabled'
+  | 'auth-required'
+  | 'auth-failed'
+  | 'permission-denied';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';

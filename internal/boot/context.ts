@@ -18,6 +18,7 @@ import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { selfUrls, type Self } from './observe.ts';
 import type { Credentials, LeafKeeper } from '../tls/pki.ts';
 import { startTls } from './tls.ts';
+import { rootCredentials, type AuthState } from './auth.ts';
 import { renewingClient } from '../tls/renewing-client.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
@@ -25,13 +26,17 @@ export interface BootDeps extends Runtime {
   cfg: BootConfig;
   kube: () => KubeApi | undefined;
   /** An EtcdApi for the given client URLs (the caller closes it); `tls` for https ones. */
-  connect: (endpoints: string[], tls?: Credentials) => EtcdApi;
+  connect: (endpoints: string[], tls?: Credentials, auth?: { username: string; password: string }) => EtcdApi;
   spawn?: SpawnFn;
 }
 
 export interface BootContext extends Omit<BootDeps, 'kube' | 'log' | 'connect'> {
   /** An EtcdApi for the given client URLs (the caller closes it), presenting this member's certificate with --tls. */
   readonly connect: (endpoints: string[]) => EtcdApi;
+  /** With --auth: root's credentials (boot's member clients use them once etcd asks). */
+  readonly root: { username: string; password: string } | undefined;
+  /** What the leader last applied of the application user. */
+  readonly authState: AuthState;
   /** With --tls: this member's certificate, renewed ahead of expiry. */
   readonly tls: LeafKeeper | undefined;
   /** Bound to this pod. */
@@ -78,8 +83,12 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
 
   const tls = await startTls({ ...d, log }, host);
   // https endpoints get this member's current certificate: clients made after a renewal present the new one
-  const connect = (endpoints: string[]) =>
-    d.connect(endpoints, tls && endpoints.some((u) => u.startsWith('https:')) ? tls.current() : undefined);
+  const tlsFor = (endpoints: string[]) =>
+    tls && endpoints.some((u) => u.startsWith('https:')) ? tls.current() : undefined;
+  // the member cluster's calls authenticate as root once etcd asks (--auth); discovery's never do
+  const root = await rootCredentials(cfg, d.files);
+  const connect = (endpoints: string[]) => d.connect(endpoints, tlsFor(endpoints), root);
+  const connectDiscovery = (endpoints: string[]) => d.connect(endpoints, tlsFor(endpoints));
   let registry: Registry | undefined;
   if (cfg.discoveryEndpoint) {
     const { token } = await resolveToken(
@@ -88,7 +97,10 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     );
     const endpoint = cfg.discoveryEndpoint;
     const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
-    registry = new Registry(tls ? renewingClient(() => connect([endpoint]), tls, later) : connect([endpoint]), token);
+    registry = new Registry(
+      tls ? renewingClient(() => connectDiscovery([endpoint]), tls, later) : connectDiscovery([endpoint]),
+      token,
+    );
   } else {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
@@ -116,7 +128,22 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     local.client = undefined;
     void clock.sleep(30_000, d.signal).then(() => old?.close());
   });
-  return { ...d, connect, tls, log, self, kube, registry, metrics: bootMetrics(), heartbeat, noData, member, local };
+  return {
+    ...d,
+    connect,
+    tls,
+    root,
+    authState: {},
+    log,
+    self,
+    kube,
+    registry,
+    metrics: bootMetrics(),
+    heartbeat,
+    noData,
+    member,
+    local,
+  };
 }
 
 /** Runs fn with the kept client for this member's own etcd. */

@@ -3,6 +3,7 @@
 import { DEFAULT_TOKEN_FILE } from './checks.ts';
 import type { OptionSpec } from './options.ts';
 import { tlsOptions } from './tls.ts';
+import { bootAuthOptions } from './auth.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 // `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
@@ -202,6 +203,7 @@ export const bootOptions = [
     describe: "seconds a member's pod must be gone before the heal pass removes it",
   },
   ...tlsOptions,
+  ...bootAuthOptions,
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ] as const satisfies readonly OptionSpec[];

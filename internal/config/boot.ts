@@ -5,6 +5,7 @@ import { bootOptions } from './boot-options.ts';
 import type { RawOptions } from './options.ts';
 import { OptionReader, Problems } from './reader.ts';
 import { validateTls, type TlsConfig } from './tls.ts';
+import { validateBootAuth, type BootAuthConfig } from './auth.ts';
 
 export { bootOptions } from './boot-options.ts';
 import { urlHost } from '../net.ts';
@@ -76,6 +77,8 @@ export interface BootConfig {
   readonly quorumLossGraceS: number;
   /** TLS for etcd's client and peer URLs and for boot's own clients (off by default). */
   readonly tls: TlsConfig;
+  /** etcd authentication (off by default). */
+  readonly auth: BootAuthConfig;
   /** http, or https with --tls. */
   readonly scheme: 'http' | 'https';
   /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
@@ -157,6 +160,7 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     autoRecover: opt.bool('auto-recover'),
     quorumLossGraceS: opt.int('quorum-loss-grace', 1, 86400),
     tls,
+    auth: validateBootAuth(opt),
     scheme,
     etcdEnv,
     etcdEnvDropped,

@@ -2,6 +2,7 @@
 import { checkClusterSize, checkHost, DEFAULT_TOKEN_FILE, DEFAULT_TOKEN_SECRET } from './checks.ts';
 import type { OptionSpec, RawOptions } from './options.ts';
 import { OptionReader, Problems } from './reader.ts';
+import { discoveryAuthOptions, validateDiscoveryAuth, type DiscoveryAuthConfig } from './auth.ts';
 import {
   DEFAULT_CA_SECRET,
   DEFAULT_CLIENT_SECRET,
@@ -95,6 +96,7 @@ export const discoveryOptions = [
   { flag: 'http-port', type: 'number', default: 8081, describe: 'port of /healthz, /readyz and /metrics' },
   { flag: 'start-timeout', type: 'number', default: 60, describe: 'seconds to wait for etcd to become healthy' },
   ...tlsOptions,
+  ...discoveryAuthOptions,
   {
     flag: 'ca-secret',
     type: 'string',
@@ -160,6 +162,7 @@ export interface DiscoveryConfig {
   readonly httpPort: number;
   readonly startTimeoutS: number;
   readonly tls: TlsConfig;
+  readonly auth: DiscoveryAuthConfig;
   readonly caSecret: string;
   readonly clientSecret: string;
   readonly createTlsSecrets: boolean;
@@ -190,6 +193,7 @@ export function validateDiscovery(raw: RawOptions): DiscoveryConfig {
     httpPort: opt.int('http-port', 1, 65535),
     startTimeoutS: opt.int('start-timeout', 1, 3600),
     tls: validateTls(opt, p),
+    auth: validateDiscoveryAuth(opt),
     caSecret: opt.str('ca-secret'),
     clientSecret: opt.str('client-secret'),
     createTlsSecrets: opt.bool('create-tls-secrets'),

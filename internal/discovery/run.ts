@@ -24,7 +24,7 @@ import { urlHost } from '../net.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
 import type { Credentials, TlsPaths } from '../tls/pki.ts';
-import { startDiscoveryTls } from './tls.ts';
+import { ensureAuthSecrets, startDiscoveryTls } from './tls.ts';
 import { renewingClient } from '../tls/renewing-client.ts';
 
 export interface DiscoveryDeps extends Runtime {
@@ -89,7 +89,9 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   );
   log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
 
-  const tls = await startDiscoveryTls({ ...d, kube: cfg.tls.enabled ? (kube ?? d.kube()) : undefined }, host);
+  const kubeForSecrets = cfg.tls.enabled || cfg.auth.enabled ? (kube ?? d.kube()) : undefined;
+  const tls = await startDiscoveryTls({ ...d, kube: kubeForSecrets }, host);
+  await ensureAuthSecrets({ ...d, kube: kubeForSecrets });
 
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);

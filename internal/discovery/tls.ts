@@ -9,6 +9,23 @@ import { LeafKeeper, readCa } from '../tls/pki.ts';
 import { ensureCaSecret, ensureClientSecret } from '../tls/secrets.ts';
 import { serviceNames } from '../tls/x509.ts';
 import { retry } from '../retry.ts';
+import { generateToken } from './token.ts';
+
+/** With --auth and Kubernetes: the root and application passwords' Secrets, random ones made when absent. */
+export async function ensureAuthSecrets(
+  d: Pick<Runtime, 'clock' | 'log'> & { cfg: DiscoveryConfig; kube: KubeApi | undefined },
+): Promise<void> {
+  const { cfg, kube, clock, log } = d;
+  if (!cfg.auth.enabled || !kube) return;
+  for (const name of [cfg.auth.rootSecret, cfg.auth.appSecret]) {
+    await retry(`ensure the Secret ${name}`, () => kube.getOrCreateSecret(name, 'password', generateToken), {
+      clock,
+      log,
+      attempts: 6,
+    });
+  }
+  log.info('password Secrets ready', { rootSecret: cfg.auth.rootSecret, appSecret: cfg.auth.appSecret });
+}
 
 /** The discovery Service's name in the manifests (its DNS names go into the certificate). */
 const SERVICE = 'deis-etcd-discovery';

@@ -33,6 +33,8 @@ export function renewingClient(make: () => EtcdApi, keeper: LeafKeeper, later: (
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     lease: (ttl) => inner.lease(ttl),
     withLock: (key, ttl, fn) => inner.withLock(key, ttl, fn),
+    enableAuth: (password) => inner.enableAuth(password),
+    ensureUser: (user, password, prefix) => inner.ensureUser(user, password, prefix),
     close: () => {
       closed = true;
       inner.close();
