@@ -178,12 +178,12 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       return attempt(current());
     }
   };
+  // Status needs no user, and a learner refuses Authenticate: one client per endpoint, without a user
   const endpointClient = (endpoint: string) => {
-    const key = `${useAuth}|${endpoint}`;
-    let c = perEndpoint.get(key);
+    let c = perEndpoint.get(endpoint);
     if (!c) {
-      c = new etcd3.Etcd3({ hosts: endpoint, ...base, ...(useAuth && opts.auth ? { auth: opts.auth } : {}) });
-      perEndpoint.set(key, c);
+      c = new etcd3.Etcd3({ hosts: endpoint, ...base });
+      perEndpoint.set(endpoint, c);
     }
     return c;
   };
