@@ -153,6 +153,35 @@ test('cert-manager component: the CA and client Certificates make the Secrets th
     assert.is(o.metadata.namespace, 'deis-etcd');
 });
 
+test('auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
+  const objs = render('auth', `${root}/test/integration/overlays/auth`);
+  const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
+  const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
+  for (const pod of [member, disc]) assert.is(env(pod.containers[0], 'DEIS_ETCD_AUTH'), 'true');
+  const vol = (name: string) => (member.volumes as Obj[]).find((v) => v.name === name)!;
+  assert.equal(
+    [vol('root-password').secret.secretName, vol('root-password').secret.optional],
+    ['deis-etcd-root', undefined],
+  );
+  assert.is(vol('app-password').secret.secretName, 'deis-etcd-app');
+  assert.is(vol('app-user').configMap.name, 'deis-etcd-app');
+  const mounts = Object.fromEntries((member.containers[0].volumeMounts as Obj[]).map((m) => [m.name, m.mountPath]));
+  assert.equal(
+    [mounts['root-password'], mounts['app-password'], mounts['app-user']],
+    ['/var/run/secrets/deis/etcd/root', '/var/run/secrets/deis/etcd/app', '/etc/deis/etcd/app'],
+  );
+  assert.equal(find(objs, 'ConfigMap', 'deis-etcd-app').data, { user: 'app', prefix: '/app/' });
+  assert.ok(
+    (find(objs, 'Role', 'deis-etcd').rules as Obj[]).some(
+      (r) => r.resourceNames?.join() === 'deis-etcd-root,deis-etcd-app' && r.verbs.join() === 'get',
+    ),
+  );
+  assert.not.ok(
+    objs.some((x) => x.kind === 'Secret'),
+    'no password in the manifests',
+  );
+});
+
 test('local and dev stay plain http (TLS is a component, off by default)', () => {
   for (const o of ['local', 'dev']) {
     const member = containerOf(render(o), 'StatefulSet', 'deis-etcd');
