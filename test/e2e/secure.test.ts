@@ -1,8 +1,9 @@
-// The local-secure overlay (the local overlay with the TLS component) on the test world: discovery
-// makes the CA and client Secrets, three members bootstrap through the https discovery service with
-// https client and peer URLs; a plaintext client and one with a certificate from another CA fail, the
-// client Secret's certificate works (through the deis-etcd Service too), and a deleted member pod's
-// replacement heals the cluster.
+// The local-secure overlay (the local overlay with the TLS and auth components) on the test world:
+// discovery makes the CA, client and password Secrets, three members bootstrap through the https
+// discovery service with https client and peer URLs; a plaintext client and one with a certificate
+// from another CA fail, the client Secret's certificate with user root works (through the deis-etcd
+// Service too), a client without a user cannot write and the application user only under its prefix;
+// a deleted member pod's replacement heals the cluster.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
@@ -16,6 +17,8 @@ const ns = 'deis-etcd';
 let world: TestWorld;
 let m: Members;
 let tls: ClientTls;
+let root: { username: string; password: string };
+let app: { username: string; password: string };
 
 const decode = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('utf8');
 
@@ -45,7 +48,26 @@ test.before(async () => {
     cert: decode(secret.data?.['tls.crt']),
     key: decode(secret.data?.['tls.key']),
   };
-  m = members(world, ns, tls);
+  const password = async (name: string) =>
+    decode(
+      (
+        await waitFor(
+          `discovery to create ${name}`,
+          () => world.core.readNamespacedSecret({ name, namespace: ns }).catch(() => undefined),
+          60_000,
+          500,
+        )
+      ).data?.password,
+    );
+  root = { username: 'root', password: await password('deis-etcd-root') };
+  app = { username: 'app', password: await password('deis-etcd-app') };
+  m = members(world, ns, tls, root);
+});
+
+const credentials = () => ({
+  rootCertificate: Buffer.from(tls.ca),
+  certChain: Buffer.from(tls.cert),
+  privateKey: Buffer.from(tls.key),
 });
 test.after(async () => {
   await world?.stop();
@@ -100,6 +122,27 @@ test('a plaintext client and a client with a certificate from another CA are ref
     dialTimeout: 2000,
   });
   assert.ok(await readFails(foreign), 'another CA');
+});
+
+test('auth: without a user a write fails; the application user writes under /app/ only', async () => {
+  const hosts = (await m.pods()).map((p) => `https://${p.status!.podIP}:2379`);
+  const put = async (auth: { username: string; password: string } | undefined, key: string) => {
+    const c = new Etcd3({ hosts, credentials: credentials(), dialTimeout: 2000, ...(auth ? { auth } : {}) });
+    try {
+      await within(10_000, `put ${key}`, c.put(key).value('v').exec());
+      return 'ok';
+    } catch (err) {
+      return String(err);
+    } finally {
+      c.close();
+    }
+  };
+  // the leader enables authentication on its first heal pass: wait until a write without a user fails
+  await waitFor('authentication on', async () => (await put(undefined, 'secure/anon')) !== 'ok', 60_000, 1000);
+  assert.match(await put(undefined, 'secure/anon'), /permission denied|user name/);
+  await waitFor('the application user', async () => (await put(app, '/app/x')) === 'ok', 60_000, 1000);
+  assert.match(await put(app, 'secure/outside'), /permission denied/);
+  assert.is(await put(root, 'secure/root'), 'ok');
 });
 
 test('delete a member pod: its replacement issues its own certificate and rejoins over TLS, data intact', async () => {

@@ -36,7 +36,12 @@ export interface ClientTls {
   key: string;
 }
 
-export function members(world: TestWorld, ns: string, tls?: ClientTls): Members {
+export function members(
+  world: TestWorld,
+  ns: string,
+  tls?: ClientTls,
+  auth?: { username: string; password: string },
+): Members {
   const scheme = tls ? 'https' : 'http';
   const credentials = tls && {
     rootCertificate: Buffer.from(tls.ca),
@@ -62,7 +67,12 @@ export function members(world: TestWorld, ns: string, tls?: ClientTls): Members 
       const states = (await pods()).map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ');
       throw new Error(`${String(err)} (pods: ${states || 'none'})`);
     });
-    const c = new Etcd3({ hosts, dialTimeout: 2000, ...(credentials ? { credentials } : {}) });
+    const c = new Etcd3({
+      hosts,
+      dialTimeout: 2000,
+      ...(credentials ? { credentials } : {}),
+      ...(auth ? { auth } : {}),
+    });
     try {
       return await within(timeoutMs, 'etcd call', fn(c));
     } finally {
