@@ -84,7 +84,7 @@ async function up(product: boolean): Promise<void> {
   It keeps running in the background (log: .local/world.log); make down stops everything.`);
 }
 
-/** etcdctl's TLS flags for the client Secret written under .local/tls; '' without TLS (no such Secret). */
+/** etcdctl's TLS (and root user) flags for the Secrets written under .local/tls; '' without TLS (no such Secret). */
 function clientTls(): string {
   let data: Record<string, string>;
   try {
@@ -109,7 +109,21 @@ function clientTls(): string {
   for (const [key, name] of Object.entries(files)) {
     writeFileSync(join(dir, name), Buffer.from(data[key] ?? '', 'base64'), { mode: 0o600 });
   }
-  return ` --cacert=${join(dir, 'ca.crt')} --cert=${join(dir, 'client.crt')} --key=${join(dir, 'client.key')}`;
+  const flags = ` --cacert=${join(dir, 'ca.crt')} --cert=${join(dir, 'client.crt')} --key=${join(dir, 'client.key')}`;
+  // with the auth component: root's password next to them (etcdctl reads it through the shell)
+  const root = kubectl([
+    'get',
+    'secret',
+    'deis-etcd-root',
+    '-n',
+    'deis-etcd',
+    '--ignore-not-found',
+    '-o',
+    'jsonpath={.data.password}',
+  ]);
+  if (!root) return flags;
+  writeFileSync(join(dir, 'root-password'), Buffer.from(root, 'base64'), { mode: 0o600 });
+  return `${flags} --user="root:$(cat ${join(dir, 'root-password')})"`;
 }
 
 async function down(): Promise<void> {
