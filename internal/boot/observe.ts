@@ -201,7 +201,9 @@ export async function observe(src: Sources, quiet: Quiet): Promise<Observed> {
         if (views.find((v) => v.id === m.id)?.healthy)
           for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
       }
-    } catch {
+    } catch (err) {
+      // a wrong root password (--auth) does not heal by waiting
+      if (isReason(err, 'auth-failed')) throw err;
       // processes answer but the cluster has no quorum (or is still forming): alive, not reachable
     } finally {
       etcd.close();

@@ -178,12 +178,13 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       return attempt(current());
     }
   };
-  // Status needs no user, and a learner refuses Authenticate: one client per endpoint, without a user
+  // one client per endpoint and mode (etcd 3.6 asks for a user on Status too once authentication is on)
   const endpointClient = (endpoint: string) => {
-    let c = perEndpoint.get(endpoint);
+    const key = `${useAuth}|${endpoint}`;
+    let c = perEndpoint.get(key);
     if (!c) {
-      c = new etcd3.Etcd3({ hosts: endpoint, ...base });
-      perEndpoint.set(endpoint, c);
+      c = new etcd3.Etcd3({ hosts: endpoint, ...base, ...(useAuth && opts.auth ? { auth: opts.auth } : {}) });
+      perEndpoint.set(key, c);
     }
     return c;
   };
