@@ -145,6 +145,20 @@ test('auth: without a user a write fails; the application user writes under /app
   assert.is(await put(root, 'secure/root'), 'ok');
 });
 
+test('production (with the TLS and auth components) passes kubectl apply --dry-run=server', async () => {
+  await world.kubectl(['create', 'namespace', 'dry-production']);
+  const out = await world.kubectl([
+    'apply',
+    '--dry-run=server',
+    '-n',
+    'dry-production',
+    '-k',
+    join(repoRoot, 'kustomize/overlays/production'),
+  ]);
+  assert.match(out, /statefulset.apps\/deis-etcd (created|configured|unchanged) \(server dry run\)/);
+  assert.match(out, /configmap\/deis-etcd-app (created|configured|unchanged) \(server dry run\)/);
+});
+
 test('delete a member pod: its replacement issues its own certificate and rejoins over TLS, data intact', async () => {
   const old = (await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-1');
   assert.ok(old, 'deis-etcd-1 runs');
