@@ -137,6 +137,27 @@ export function prefixEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
+/**
+ * With authentication on, a learner refuses Authenticate (only a few RPCs serve before promotion), so
+ * its status cannot be read as a user until it is promoted: retryable, not a fatal 'learner-rpc'.
+ */
+async function learnerAware<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (!isReason(err, 'learner-rpc')) throw err;
+    throw new DeisError(
+      'unreachable',
+      `${(err as Error).message}: a learner answers no authenticated call until promoted`,
+      {
+        cause: err,
+        retryable: true,
+        reason: 'learner-rpc',
+      },
+    );
+  }
+}
+
 /** etcd asks for a user: authentication was enabled since this client last found it off. */
 const isAuthAsked = (err: unknown) => isReason(err, 'auth-required') || isReason(err, 'permission-denied');
 
@@ -212,19 +233,21 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
         await c.cluster.memberUpdate({ ID: decId(id), peerURLs: peerUrls });
       }),
     status: (endpoint) =>
-      call(`status of ${endpoint}`, async () => {
-        const r = await endpointClient(endpoint).maintenance.status();
-        const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
-        return {
-          memberId: hexId(r.header.member_id),
-          clusterId: hexId(r.header.cluster_id),
-          leader: hexId(r.leader),
-          isLearner: !!raw.isLearner,
-          raftIndex: Number(raw.raftIndex ?? 0),
-          raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0),
-          version: r.version,
-        };
-      }),
+      learnerAware(
+        call(`status of ${endpoint}`, async () => {
+          const r = await endpointClient(endpoint).maintenance.status();
+          const raw = r as unknown as { isLearner?: boolean; raftIndex?: string; raftAppliedIndex?: string };
+          return {
+            memberId: hexId(r.header.member_id),
+            clusterId: hexId(r.header.cluster_id),
+            leader: hexId(r.leader),
+            isLearner: !!raw.isLearner,
+            raftIndex: Number(raw.raftIndex ?? 0),
+            raftAppliedIndex: Number(raw.raftAppliedIndex ?? 0),
+            version: r.version,
+          };
+        }),
+      ),
     moveLeader: (targetId) =>
       call('move leader', async (c) => {
         await c.maintenance.moveLeader({ targetID: decId(targetId) });

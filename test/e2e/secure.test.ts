@@ -79,7 +79,21 @@ test('local-secure: the CA Secret, 3 Ready members over https, one cluster; a cl
   assert.equal(Object.keys(ca.data ?? {}).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   assert.is(decode(ca.data?.['tls.crt']), tls.ca, 'the client Secret trusts the CA Secret');
   await m.converged(3, { timeoutMs: 240_000 });
-  await m.withClient((c) => c.put('secure/key').value('over-tls').exec());
+  await m
+    .withClient((c) => c.put('secure/key').value('over-tls').exec())
+    .catch(async (err: unknown) => {
+      // what the members said about authentication, for the failure message
+      const lines = (
+        await Promise.all((await m.pods()).map(async (p) => (await m.logs(p.metadata!.name!)).split('\n')))
+      )
+        .flat()
+        .filter(
+          (l) => (/authenticat|application user/.test(l) && !l.includes('"msg":"etcd"')) || /permission denied/.test(l),
+        )
+        .slice(-8)
+        .map((l) => l.slice(0, 500));
+      throw new Error(`${String(err)}\n${lines.join('\n')}`);
+    });
   assert.is(await m.get('secure/key'), 'over-tls');
   // through the deis-etcd Service (its ClusterIP is in the members' certificates)
   const svc = await world.core.readNamespacedService({ name: 'deis-etcd', namespace: ns });
