@@ -1,9 +1,8 @@
-// The local-secure overlay (the local overlay with the TLS and auth components) on the test world:
-// discovery makes the CA, client and password Secrets, three members bootstrap through the https
-// discovery service with https client and peer URLs; a plaintext client and one with a certificate
-// from another CA fail, the client Secret's certificate with user root works (through the deis-etcd
-// Service too), a client without a user cannot write and the application user only under its prefix;
-// a deleted member pod's replacement heals the cluster.
+// The local-secure overlay (the local overlay with the TLS component) on the test world: discovery
+// makes the CA and client Secrets, three members bootstrap through the https discovery service with
+// https client and peer URLs; a plaintext client and one with a certificate from another CA fail, the
+// client Secret's certificate works (through the deis-etcd Service too), and a deleted member pod's
+// replacement heals the cluster.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
@@ -17,8 +16,6 @@ const ns = 'deis-etcd';
 let world: TestWorld;
 let m: Members;
 let tls: ClientTls;
-let root: { username: string; password: string };
-let app: { username: string; password: string };
 
 const decode = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('utf8');
 
@@ -48,26 +45,7 @@ test.before(async () => {
     cert: decode(secret.data?.['tls.crt']),
     key: decode(secret.data?.['tls.key']),
   };
-  const password = async (name: string) =>
-    decode(
-      (
-        await waitFor(
-          `discovery to create ${name}`,
-          () => world.core.readNamespacedSecret({ name, namespace: ns }).catch(() => undefined),
-          60_000,
-          500,
-        )
-      ).data?.password,
-    );
-  root = { username: 'root', password: await password('deis-etcd-root') };
-  app = { username: 'app', password: await password('deis-etcd-app') };
-  m = members(world, ns, tls, root);
-});
-
-const credentials = () => ({
-  rootCertificate: Buffer.from(tls.ca),
-  certChain: Buffer.from(tls.cert),
-  privateKey: Buffer.from(tls.key),
+  m = members(world, ns, tls);
 });
 test.after(async () => {
   await world?.stop();
@@ -79,21 +57,7 @@ test('local-secure: the CA Secret, 3 Ready members over https, one cluster; a cl
   assert.equal(Object.keys(ca.data ?? {}).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   assert.is(decode(ca.data?.['tls.crt']), tls.ca, 'the client Secret trusts the CA Secret');
   await m.converged(3, { timeoutMs: 240_000 });
-  await m
-    .withClient((c) => c.put('secure/key').value('over-tls').exec())
-    .catch(async (err: unknown) => {
-      // what the members said about authentication, for the failure message
-      const lines = (
-        await Promise.all((await m.pods()).map(async (p) => (await m.logs(p.metadata!.name!)).split('\n')))
-      )
-        .flat()
-        .filter(
-          (l) => (/authenticat|application user/.test(l) && !l.includes('"msg":"etcd"')) || /permission denied/.test(l),
-        )
-        .slice(-8)
-        .map((l) => l.slice(0, 500));
-      throw new Error(`${String(err)}\n${lines.join('\n')}`);
-    });
+  await m.withClient((c) => c.put('secure/key').value('over-tls').exec());
   assert.is(await m.get('secure/key'), 'over-tls');
   // through the deis-etcd Service (its ClusterIP is in the members' certificates)
   const svc = await world.core.readNamespacedService({ name: 'deis-etcd', namespace: ns });
@@ -136,41 +100,6 @@ test('a plaintext client and a client with a certificate from another CA are ref
     dialTimeout: 2000,
   });
   assert.ok(await readFails(foreign), 'another CA');
-});
-
-test('auth: without a user a write fails; the application user writes under /app/ only', async () => {
-  const hosts = (await m.pods()).map((p) => `https://${p.status!.podIP}:2379`);
-  const put = async (auth: { username: string; password: string } | undefined, key: string) => {
-    const c = new Etcd3({ hosts, credentials: credentials(), dialTimeout: 2000, ...(auth ? { auth } : {}) });
-    try {
-      await within(10_000, `put ${key}`, c.put(key).value('v').exec());
-      return 'ok';
-    } catch (err) {
-      return String(err);
-    } finally {
-      c.close();
-    }
-  };
-  // the leader enables authentication on its first heal pass: wait until a write without a user fails
-  await waitFor('authentication on', async () => (await put(undefined, 'secure/anon')) !== 'ok', 60_000, 1000);
-  assert.match(await put(undefined, 'secure/anon'), /permission denied|user name/);
-  await waitFor('the application user', async () => (await put(app, '/app/x')) === 'ok', 60_000, 1000);
-  assert.match(await put(app, 'secure/outside'), /permission denied/);
-  assert.is(await put(root, 'secure/root'), 'ok');
-});
-
-test('production (with the TLS and auth components) passes kubectl apply --dry-run=server', async () => {
-  await world.kubectl(['create', 'namespace', 'dry-production']);
-  const out = await world.kubectl([
-    'apply',
-    '--dry-run=server',
-    '-n',
-    'dry-production',
-    '-k',
-    join(repoRoot, 'kustomize/overlays/production'),
-  ]);
-  assert.match(out, /statefulset.apps\/deis-etcd (created|configured|unchanged) \(server dry run\)/);
-  assert.match(out, /configmap\/deis-etcd-app (created|configured|unchanged) \(server dry run\)/);
 });
 
 test('delete a member pod: its replacement issues its own certificate and rejoins over TLS, data intact', async () => {

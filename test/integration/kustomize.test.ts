@@ -102,10 +102,6 @@ test('the Role grants exactly the calls boot and discovery make', () => {
 const containerOf = (objs: Obj[], kind: string, name: string) => find(objs, kind, name).spec.template.spec;
 
 for (const overlay of ['local-secure', 'production']) {
-  test(`${overlay}: auth component included`, () => {
-    const member = containerOf(render(overlay), 'StatefulSet', 'deis-etcd');
-    assert.is(env(member.containers[0], 'DEIS_ETCD_AUTH'), 'true');
-  });
   test(`${overlay}: the TLS component turns TLS on in both programs, mounts the CA, keys in memory, RBAC to read the Secrets`, () => {
     const objs = render(overlay);
     const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
@@ -157,8 +153,8 @@ test('cert-manager component: the CA and client Certificates make the Secrets th
     assert.is(o.metadata.namespace, 'deis-etcd');
 });
 
-test('local-secure (and production) include the auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
-  const objs = render('local-secure');
+test('auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
+  const objs = render('auth', `${root}/test/integration/overlays/auth`);
   const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
   const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
   for (const pod of [member, disc]) assert.is(env(pod.containers[0], 'DEIS_ETCD_AUTH'), 'true');
