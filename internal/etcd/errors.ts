@@ -101,6 +101,11 @@ export function translate(err: unknown, what: string): DeisError {
       reason: 'auth-failed',
     });
   }
+  // with client certificates, a call without a token runs as the certificate's common name: etcd's
+  // admin calls then answer "user name not found" where a plain connection hears "user name is empty"
+  if (err instanceof etcd3.EtcdUserNotFoundError) {
+    return new DeisError('forbidden', `${what}: ${msg}`, { cause: err, reason: 'auth-required' });
+  }
   if (err instanceof etcd3.EtcdPermissionDeniedError) {
     return new DeisError('forbidden', `${what}: ${msg}`, { cause: err, reason: 'permission-denied' });
   }
