@@ -107,8 +107,9 @@ test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control pl
 
 ##@ Run it
 .PHONY: up down cluster-up cluster-down up-direct down-direct status-direct
-up: deps tools ## run it: a local Kubernetes (test world) with discovery and three members; make down stops it
-	$(NODE) build/local/world.ts up
+OVERLAY ?= local
+up: deps tools ## run it: a local Kubernetes (test world) with discovery and three members (OVERLAY=local-secure: with TLS); make down stops it
+	DEIS_ETCD_OVERLAY=$(OVERLAY) $(NODE) build/local/world.ts up
 down: ## stop whatever make up / cluster-up / up-direct started
 	$(NODE) build/local/world.ts down
 	$(NODE) build/local/cluster.ts down

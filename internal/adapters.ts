@@ -1,13 +1,17 @@
 // The real adapters both entry points wire into their runners: the Kubernetes API (from a kubeconfig
 // or the pod's service account, undefined without either) and etcd clients.
-import { connectEtcd, type EtcdApi } from './etcd/client.ts';
+import { connectEtcd, type EtcdApi, type EtcdClientOptions } from './etcd/client.ts';
 import { connectKube, type KubeApi } from './k8s/client.ts';
 
 export interface Adapters {
   kube: () => KubeApi | undefined;
-  connect: (endpoints: string[]) => EtcdApi;
+  /** An etcd client; `tls` (PEM texts) for https endpoints. */
+  connect: (endpoints: string[], tls?: EtcdClientOptions['tls'], auth?: EtcdClientOptions['auth']) => EtcdApi;
 }
 
 export function realAdapters(env: NodeJS.ProcessEnv, namespace: string | undefined): Adapters {
-  return { kube: () => connectKube(env, namespace), connect: (endpoints) => connectEtcd({ endpoints }) };
+  return {
+    kube: () => connectKube(env, namespace),
+    connect: (endpoints, tls, auth) => connectEtcd({ endpoints, tls, auth }),
+  };
 }

@@ -24,7 +24,11 @@ export type EtcdReason =
   | 'learner-rpc'
   | 'lock-failed'
   | 'compacted'
-  | 'no-space';
+  | 'no-space'
+  | 'auth-not-enabled'
+  | 'auth-required'
+  | 'auth-failed'
+  | 'permission-denied';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error' | 'not-proxyable';
 export type DiscoveryReason = 'bad-size-key';
 export type BootReason = 'join-stalled';

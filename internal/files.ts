@@ -1,7 +1,7 @@
 // The file operations the runners make (token file, data dir checks, the member marker, moving data
 // aside), behind one small interface so that tests run the runners on an in-memory tree.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeisError } from './errors.ts';
 
@@ -14,6 +14,30 @@ export interface Files {
   list(dir: string): Promise<string[] | undefined>;
   /** Creates dir if needed and proves it writable; an environment error naming `flag` otherwise. */
   ensureWritableDir(dir: string, flag: string): Promise<void>;
+  /**
+   * Replaces a set of private files (mode 0600) in dir at once, so that a reader never sees a new
+   * certificate with an old key: like the kubelet's atomic writer, each name is a link into `..data`,
+   * a link to a fresh generation directory that one rename swaps.
+   */
+  writeSet(dir: string, entries: Readonly<Record<string, string>>): Promise<void>;
+}
+
+async function writeSet(dir: string, entries: Readonly<Record<string, string>>): Promise<void> {
+  const gen = `..gen-${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await mkdir(join(dir, gen), { mode: 0o700 });
+  for (const [name, text] of Object.entries(entries)) await writeFile(join(dir, gen, name), text, { mode: 0o600 });
+  const old = await readlink(join(dir, '..data')).catch(() => undefined);
+  await rm(join(dir, '..data.tmp'), { force: true });
+  await symlink(gen, join(dir, '..data.tmp'));
+  await rename(join(dir, '..data.tmp'), join(dir, '..data'));
+  for (const name of Object.keys(entries)) {
+    const target = join('..data', name);
+    if ((await readlink(join(dir, name)).catch(() => undefined)) !== target) {
+      await rm(join(dir, name), { force: true });
+      await symlink(target, join(dir, name));
+    }
+  }
+  if (old && old !== gen) await rm(join(dir, old), { recursive: true, force: true });
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error';
@@ -34,6 +58,7 @@ export const nodeFiles: Files = {
   },
   write: (path, text) => writeFile(path, text),
   rename: (from, to) => rename(from, to),
+  writeSet,
   async list(dir) {
     try {
       return readdirSync(dir);

@@ -1,7 +1,7 @@
 // Runs the test world in the foreground until SIGTERM/SIGINT, for `make cluster-up` and `make up`:
 // the control plane, the node agent and (with --product) the local overlay applied. It writes the
 // admin kubeconfig to .local/kubeconfig and `ready` into .local/world/state once the world is up.
-// Usage: node build/local/world-daemon.ts [--product]
+// Usage: node build/local/world-daemon.ts [--product]   (DEIS_ETCD_OVERLAY: the overlay, default local)
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, startTestWorld } from '../../test/world/world.ts';
@@ -17,7 +17,11 @@ const world = await startTestWorld({ dir });
 copyFileSync(world.kubeconfig, join(local, 'kubeconfig'));
 console.log(`control plane and node agent up in ${Date.now() - t0} ms; kubeconfig at ${join(local, 'kubeconfig')}`);
 if (process.argv.includes('--product')) {
-  console.log(await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays/local')]));
+  const overlay = process.env.DEIS_ETCD_OVERLAY || 'local';
+  if (!/^local(-[a-z0-9-]+)?$/.test(overlay)) {
+    throw new Error(`OVERLAY=${overlay}: the test world runs local overlays only (local, local-secure)`);
+  }
+  console.log(await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays', overlay)]));
 }
 state('ready');
 let stopping = false;

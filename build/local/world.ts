@@ -56,6 +56,8 @@ async function up(product: boolean): Promise<void> {
       await sleep(1000);
     }
   }
+  // with TLS (OVERLAY=local-secure): the client Secret's files under .local/tls for etcdctl
+  const tls = product ? clientTls() : '';
   const ips = product
     ? kubectl([
         'get',
@@ -65,7 +67,7 @@ async function up(product: boolean): Promise<void> {
         '-l',
         'app.kubernetes.io/component=member',
         '-o',
-        'jsonpath={range .items[*]}http://{.status.podIP}:2379,{end}',
+        `jsonpath={range .items[*]}${tls ? 'https' : 'http'}://{.status.podIP}:2379,{end}`,
       ]).replace(/,$/, '')
     : '';
   console.log(`The local Kubernetes world is up${product ? ' with deis-etcd (discovery + 3 members) in namespace deis-etcd' : ''}.
@@ -74,12 +76,54 @@ async function up(product: boolean): Promise<void> {
   ${kubeTool('kubectl')} get pods -n deis-etcd -o wide${
     product
       ? `
-  ${etcdTool('etcdctl')} --endpoints=${ips} member list -w table
-  ${etcdTool('etcdctl')} --endpoints=${ips} put hello world`
+  ${etcdTool('etcdctl')} --endpoints=${ips}${tls} member list -w table
+  ${etcdTool('etcdctl')} --endpoints=${ips}${tls} put hello world`
       : ''
   }
 
   It keeps running in the background (log: .local/world.log); make down stops everything.`);
+}
+
+/** etcdctl's TLS (and root user) flags for the Secrets written under .local/tls; '' without TLS (no such Secret). */
+function clientTls(): string {
+  let data: Record<string, string>;
+  try {
+    data = JSON.parse(
+      kubectl([
+        'get',
+        'secret',
+        'deis-etcd-client-tls',
+        '-n',
+        'deis-etcd',
+        '--ignore-not-found',
+        '-o',
+        'jsonpath={.data}',
+      ]),
+    ) as Record<string, string>;
+  } catch {
+    return '';
+  }
+  const dir = join(local, 'tls');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = { 'ca.crt': 'ca.crt', 'tls.crt': 'client.crt', 'tls.key': 'client.key' } as const;
+  for (const [key, name] of Object.entries(files)) {
+    writeFileSync(join(dir, name), Buffer.from(data[key] ?? '', 'base64'), { mode: 0o600 });
+  }
+  const flags = ` --cacert=${join(dir, 'ca.crt')} --cert=${join(dir, 'client.crt')} --key=${join(dir, 'client.key')}`;
+  // with the auth component: root's password next to them (etcdctl reads it through the shell)
+  const root = kubectl([
+    'get',
+    'secret',
+    'deis-etcd-root',
+    '-n',
+    'deis-etcd',
+    '--ignore-not-found',
+    '-o',
+    'jsonpath={.data.password}',
+  ]);
+  if (!root) return flags;
+  writeFileSync(join(dir, 'root-password'), Buffer.from(root, 'base64'), { mode: 0o600 });
+  return `${flags} --user="root:$(cat ${join(dir, 'root-password')})"`;
 }
 
 async function down(): Promise<void> {

@@ -19,13 +19,17 @@ import { EventRecorder } from './events.ts';
 import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { Phases } from './phases.ts';
 import { selfUrls, type Self } from './observe.ts';
+import type { Credentials, LeafKeeper } from '../tls/pki.ts';
+import { startTls } from './tls.ts';
+import { rootCredentials, type AuthState } from './auth.ts';
+import { renewingClient } from '../tls/renewing-client.ts';
 
 /** What the entry point passes to runBoot: the runtime plus the adapters' factories. */
 export interface BootDeps extends Runtime {
   cfg: BootConfig;
   kube: () => KubeApi | undefined;
-  /** An EtcdApi for the given client URLs (the caller closes it). */
-  connect: (endpoints: string[]) => EtcdApi;
+  /** An EtcdApi for the given client URLs (the caller closes it); `tls` for https ones. */
+  connect: (endpoints: string[], tls?: Credentials, auth?: { username: string; password: string }) => EtcdApi;
   spawn?: SpawnFn;
   /** Restores a --restore-from snapshot into the data dir (internal/snapshot/restore.ts; a fake in tests). */
   restore?: RestoreFn;
@@ -33,7 +37,15 @@ export interface BootDeps extends Runtime {
   startedAt?: number;
 }
 
-export interface BootContext extends Omit<BootDeps, 'kube' | 'log'> {
+export interface BootContext extends Omit<BootDeps, 'kube' | 'log' | 'connect'> {
+  /** An EtcdApi for the given client URLs (the caller closes it), presenting this member's certificate with --tls. */
+  readonly connect: (endpoints: string[]) => EtcdApi;
+  /** With --auth: root's credentials (boot's member clients use them once etcd asks). */
+  readonly root: { username: string; password: string } | undefined;
+  /** What the leader last applied of the application user. */
+  readonly authState: AuthState;
+  /** With --tls: this member's certificate, renewed ahead of expiry. */
+  readonly tls: LeafKeeper | undefined;
   /** Bound to this pod. */
   readonly log: Logger;
   readonly self: Self;
@@ -83,13 +95,26 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
   });
   for (const w of cfg.etcdEnvDropped) log.warn('etcd setting ignored', { detail: w });
 
+  const tls = await startTls({ ...d, log }, host);
+  // https endpoints get this member's current certificate: clients made after a renewal present the new one
+  const tlsFor = (endpoints: string[]) =>
+    tls && endpoints.some((u) => u.startsWith('https:')) ? tls.current() : undefined;
+  // the member cluster's calls authenticate as root once etcd asks (--auth); discovery's never do
+  const root = await rootCredentials(cfg, d.files);
+  const connect = (endpoints: string[]) => d.connect(endpoints, tlsFor(endpoints), root);
+  const connectDiscovery = (endpoints: string[]) => d.connect(endpoints, tlsFor(endpoints));
   let registry: Registry | undefined;
   if (cfg.discoveryEndpoint) {
     const { token } = await resolveToken(
       { token: cfg.token, tokenFile: cfg.tokenFile, tokenSecret: DEFAULT_TOKEN_SECRET },
       { readFile: d.files.read },
     );
-    registry = new Registry(d.connect([cfg.discoveryEndpoint]), token);
+    const endpoint = cfg.discoveryEndpoint;
+    const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
+    registry = new Registry(
+      tls ? renewingClient(() => connectDiscovery([endpoint]), tls, later) : connectDiscovery([endpoint]),
+      token,
+    );
   } else {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
@@ -118,7 +143,48 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     pod: cfg.name,
     statefulSet: cfg.statefulSet ?? statefulSetOrdinal(cfg.name)?.set ?? cfg.name,
   });
-  return { ...d, log, self, kube, registry, metrics, events, heartbeat, noData, member, local: {}, phases };
+  // the certificate's expiry on /metrics (the monitoring component alerts ahead of it) and an Event
+  // on each renewal
+  const expiry = () => {
+    const info = tls?.info();
+    if (info)
+      metrics.set('deis_etcd_certificate_expiry_timestamp_seconds', info.notAfter / 1000, { certificate: 'member' });
+    return info;
+  };
+  expiry();
+  tls?.onRenew(() => {
+    const info = expiry();
+    events.emit(
+      'CertificateRenewed',
+      `certificate of ${cfg.name} renewed: serial ${info?.serial}, valid until ${info ? new Date(info.notAfter).toISOString() : '?'}`,
+    );
+  });
+  const local: BootContext['local'] = {};
+  // the kept client holds the old certificate: the next pass makes a new one (the old one stays valid
+  // until its own expiry, so a call still running on it finishes)
+  tls?.onRenew(() => {
+    const old = local.client;
+    local.client = undefined;
+    void clock.sleep(30_000, d.signal).then(() => old?.close());
+  });
+  return {
+    ...d,
+    connect,
+    tls,
+    root,
+    authState: {},
+    log,
+    self,
+    kube,
+    registry,
+    metrics,
+    events,
+    heartbeat,
+    noData,
+    member,
+    local,
+    phases,
+  };
 }
 
 /** Runs fn with the kept client for this member's own etcd. */

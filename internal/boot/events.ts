@@ -60,6 +60,12 @@ export const EVENT_REASONS = {
     about: 'set',
     means: 'the maintenance pass cleared an alarm (NOSPACE) after compacting and defragmenting',
   },
+  CertificateRenewed: {
+    type: 'Normal',
+    action: 'Renew',
+    about: 'pod',
+    means: "this member's TLS certificate was renewed ahead of expiry (etcd keeps running)",
+  },
 } as const satisfies Record<
   string,
   { type: 'Normal' | 'Warning'; action: string; about: 'pod' | 'set'; means: string }

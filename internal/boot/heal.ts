@@ -8,6 +8,7 @@ import { isLeaving, ordinalIn, scaleDownStep } from '../membership/scale.ts';
 import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withLocal, type BootContext } from './context.ts';
 import { maintenancePass, snapshotMetrics } from './maintenance.ts';
+import { ensureAuth } from './auth.ts';
 import { memberViews, scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
@@ -49,6 +50,11 @@ export async function healPass(ctx: BootContext, state: HealState): Promise<Heal
         /* not caught up yet */
       }
     }
+    const { root } = ctx;
+    if (root)
+      await ensureAuth(ctx, etcd, root, ctx.authState).catch((err) =>
+        ctx.log.warn('authentication setup failed', { err }),
+      );
     if (!ctx.kube) return;
     const pods = (await ctx.kube.listPods(ctx.cfg.selector)).map((p) => ({ name: p.name, ip: p.ip }));
     const { removals: candidates } = removals(views, ctx.self, pods);

@@ -4,7 +4,7 @@
 import { isReason } from '../errors.ts';
 import { retry } from '../retry.ts';
 import { etcdHealthy, startChild, waitUntil, type Child } from '../supervisor/supervisor.ts';
-import { compactionArgs, etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
+import { compactionArgs, discoveryTlsArgs, etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { prepare, type Start } from './act.ts';
 import { abandonJoin, promoteSelf } from './changes.ts';
 import { withEtcd, type BootContext } from './context.ts';
@@ -56,8 +56,14 @@ export function spawnEtcd(ctx: BootContext, binary: string, start: Start): Child
     clientUrl: self.clientUrl,
     peerUrl: self.peerUrl,
     metricsPort: cfg.etcdMetricsPort,
+    ...(ctx.tls ? { tls: ctx.tls.paths } : {}),
   });
-  return startChild(binary, [...args, ...compactionArgs(cfg.autoCompactionRetention), ...start.args], {
+  // a bootstrap through a discovery service that requires client certificates presents this member's
+  const discoveryTls =
+    ctx.tls && start.args.includes('--discovery-endpoints') && cfg.discoveryEndpoint?.startsWith('https:')
+      ? discoveryTlsArgs(ctx.tls.paths)
+      : [];
+  return startChild(binary, [...args, ...compactionArgs(cfg.autoCompactionRetention), ...start.args, ...discoveryTls], {
     env: etcdEnv(ctx.env, cfg.etcdEnv),
     log: ctx.log,
     spawn: ctx.spawn,
@@ -90,7 +96,7 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   const watch = new JoinWatchdog(ctx);
   const healthy = async () => {
     if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
-    return etcdHealthy(ctx.fetch, self.clientUrl);
+    return etcdHealthy(ctx.fetch, self.healthUrl);
   };
   const stop = new AbortController();
   void child.exited.then(() => stop.abort());

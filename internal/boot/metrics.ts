@@ -45,6 +45,11 @@ export function bootMetrics(): BootMetrics {
     'when the newest snapshot in --restore-dir was taken (unix seconds, from its name)',
     'gauge',
   );
+  m.declare(
+    'deis_etcd_certificate_expiry_timestamp_seconds',
+    "when this member's certificate expires (unix seconds; with --tls), by certificate",
+    'gauge',
+  );
   m.declare('deis_etcd_quorum', 'whether this member sees a leader (1) or not (0), checked each second', 'gauge');
   m.declare('deis_etcd_events_total', 'Kubernetes Events this member reported, by reason', 'counter');
   m.declareHistogram(

@@ -37,6 +37,8 @@ export interface Self {
   host: string;
   peerUrl: string;
   clientUrl: string;
+  /** Where etcd's /health answers without a client certificate: the client URL, or with --tls the metrics listener. */
+  healthUrl: string;
 }
 
 /**
@@ -48,11 +50,13 @@ export function selfUrls(cfg: BootConfig, host: string): Self {
   const peerHost = cfg.peerService
     ? `${cfg.name}.${cfg.peerService}.${cfg.namespace}.svc.${cfg.clusterDomain}`
     : urlHost(host);
+  const clientUrl = `${cfg.scheme}://${urlHost(host)}:${cfg.clientPort}`;
   return {
     name: cfg.name,
     host,
-    peerUrl: `http://${peerHost}:${cfg.peerPort}`,
-    clientUrl: `http://${urlHost(host)}:${cfg.clientPort}`,
+    peerUrl: `${cfg.scheme}://${peerHost}:${cfg.peerPort}`,
+    clientUrl,
+    healthUrl: cfg.tls.enabled ? `http://${urlHost(cfg.listenHost ?? host)}:${cfg.etcdMetricsPort}` : clientUrl,
   };
 }
 
@@ -94,10 +98,20 @@ export function candidateEndpoints(
 ): string[] {
   const urls = new Set<string>();
   for (const h of reg?.heartbeats ?? []) if (h.clientUrl && h.name !== self.name) urls.add(h.clientUrl);
-  for (const p of pods ?? []) if (p.ip && p.name !== self.name) urls.add(`http://${urlHost(p.ip)}:${cfg.clientPort}`);
+  for (const p of pods ?? [])
+    if (p.ip && p.name !== self.name) urls.add(`${cfg.scheme}://${urlHost(p.ip)}:${cfg.clientPort}`);
   for (const u of cfg.clusterEndpoints) urls.add(u);
   urls.delete(self.clientUrl);
   return [...urls];
+}
+
+/**
+ * Where the etcd behind a client URL answers /health without a client certificate: the client URL
+ * itself, or with --tls the same host's metrics listener (--etcd-metrics-port, plain http).
+ */
+export function healthBase(cfg: BootConfig, clientUrl: string): string {
+  if (!cfg.tls.enabled) return clientUrl;
+  return `http://${new URL(clientUrl).hostname}:${cfg.etcdMetricsPort}`;
 }
 
 /** Members with their health: a member is healthy when one of its client URLs answers a status call. */
@@ -197,14 +211,14 @@ async function observeCluster(
   src: Sources,
   candidates: string[],
 ): Promise<{ cluster: Observation['cluster']; members: Member[] | undefined; endpoints: string[] }> {
-  const { self } = src;
+  const { cfg, self } = src;
   // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
   // its IP) would otherwise stall the gRPC member list until its timeout
   const answering = (
     await Promise.all(
       candidates.map(async (u) => {
         try {
-          await src.fetch(`${u}/health`, { signal: AbortSignal.timeout(1000) });
+          await src.fetch(`${healthBase(cfg, u)}/health`, { signal: AbortSignal.timeout(1000) });
           return u;
         } catch {
           return undefined;
@@ -227,7 +241,9 @@ async function observeCluster(
         if (views.find((v) => v.id === m.id)?.healthy)
           for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
       }
-    } catch {
+    } catch (err) {
+      // a wrong root password (--auth) does not heal by waiting
+      if (isReason(err, 'auth-failed')) throw err;
       // processes answer but the cluster has no quorum (or is still forming): alive, not reachable
     } finally {
       etcd.close();

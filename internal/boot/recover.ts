@@ -141,7 +141,7 @@ export async function forceNewCluster(
       const next = spawnEtcd(ctx, binary, { plan: 'restart', args: ['--force-new-cluster'], endpoints: [] });
       await waitUntil(
         'etcd is healthy after --force-new-cluster',
-        () => etcdHealthy(ctx.fetch, ctx.self.clientUrl),
+        () => etcdHealthy(ctx.fetch, ctx.self.healthUrl),
         next,
         ctx.clock,
         ctx.cfg.startTimeoutS * 1000,

@@ -19,6 +19,8 @@ export async function runBoot(d: BootDeps): Promise<number> {
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);
   const etcd: { child?: Child; ready: boolean } = { ready: false };
+  const renewing = new AbortController();
+  const renewal = ctx.tls?.run(AbortSignal.any([renewing.signal, d.signal]));
   const onChild = (c: Child) => {
     etcd.child = c;
   };
@@ -26,7 +28,7 @@ export async function runBoot(d: BootDeps): Promise<number> {
     healthz: () => !etcd.child || etcd.child.running(),
     readyz: () => etcd.ready && !!etcd.child?.running(),
     metrics: async () => {
-      ctx.metrics.set('deis_etcd_up', (await etcdHealthy(d.fetch, self.clientUrl)) ? 1 : 0);
+      ctx.metrics.set('deis_etcd_up', (await etcdHealthy(d.fetch, self.healthUrl)) ? 1 : 0);
       return ctx.metrics.render();
     },
   });
@@ -57,6 +59,8 @@ export async function runBoot(d: BootDeps): Promise<number> {
     }
     throw err;
   } finally {
+    renewing.abort();
+    await renewal;
     await ctx.noData.stop();
     await ctx.heartbeat.stop();
     if (etcd.child?.running()) await etcd.child.stop(STOP_GRACE_MS);

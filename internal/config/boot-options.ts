@@ -2,6 +2,8 @@
 // It drives yargs, --help and the README's flag list (build/docs.ts).
 import { DEFAULT_TOKEN_FILE } from './checks.ts';
 import type { OptionSpec } from './options.ts';
+import { tlsOptions } from './tls.ts';
+import { bootAuthOptions } from './auth.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 // `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
@@ -42,7 +44,7 @@ export const bootOptions = [
   {
     flag: 'discovery-endpoint',
     type: 'string',
-    defaultText: 'http://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT',
+    defaultText: 'http(s with --tls)://$DEIS_ETCD_DISCOVERY_SERVICE_HOST:$DEIS_ETCD_DISCOVERY_SERVICE_PORT',
     describe: 'client URL of the discovery service',
   },
   {
@@ -61,7 +63,7 @@ export const bootOptions = [
   {
     flag: 'cluster-endpoints',
     type: 'string',
-    defaultText: 'http://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set',
+    defaultText: 'http(s with --tls)://$DEIS_ETCD_SERVICE_HOST:$DEIS_ETCD_SERVICE_PORT if set',
     describe: 'comma-separated client URLs where the running cluster may answer (besides heartbeats and pods)',
   },
   {
@@ -249,6 +251,8 @@ export const bootOptions = [
     defaultText: 'etcdutl (on PATH)',
     describe: "etcd's etcdutl, which checks and restores a --restore-from snapshot",
   },
+  ...tlsOptions,
+  ...bootAuthOptions,
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },
   { flag: 'log-format', type: 'string', default: 'json', describe: 'json or text' },
 ] as const satisfies readonly OptionSpec[];

@@ -4,6 +4,8 @@ import { checkClusterSize, checkHost, checkUrl, dnsLabel } from './checks.ts';
 import { bootOptions } from './boot-options.ts';
 import type { RawOptions } from './options.ts';
 import { OptionReader, Problems } from './reader.ts';
+import { validateTls, type TlsConfig } from './tls.ts';
+import { validateBootAuth, type BootAuthConfig } from './auth.ts';
 
 export { bootOptions } from './boot-options.ts';
 import { urlHost } from '../net.ts';
@@ -26,6 +28,21 @@ export const OWNED_ETCD_ENV = [
   'ETCD_DISCOVERY_SRV',
   'ETCD_AUTO_COMPACTION_MODE',
   'ETCD_AUTO_COMPACTION_RETENTION',
+];
+
+/** etcd flags boot also sets itself with --tls. */
+export const OWNED_TLS_ETCD_ENV = [
+  'ETCD_CERT_FILE',
+  'ETCD_KEY_FILE',
+  'ETCD_TRUSTED_CA_FILE',
+  'ETCD_CLIENT_CERT_AUTH',
+  'ETCD_PEER_CERT_FILE',
+  'ETCD_PEER_KEY_FILE',
+  'ETCD_PEER_TRUSTED_CA_FILE',
+  'ETCD_PEER_CLIENT_CERT_AUTH',
+  'ETCD_DISCOVERY_CACERT',
+  'ETCD_DISCOVERY_CERT',
+  'ETCD_DISCOVERY_KEY',
 ];
 
 export interface BootConfig {
@@ -70,6 +87,12 @@ export interface BootConfig {
   readonly restoreDir: string | undefined;
   readonly restorePrefix: string;
   readonly etcdutlBinary: string;
+  /** TLS for etcd's client and peer URLs and for boot's own clients (off by default). */
+  readonly tls: TlsConfig;
+  /** etcd authentication (off by default). */
+  readonly auth: BootAuthConfig;
+  /** http, or https with --tls. */
+  readonly scheme: 'http' | 'https';
   /** ETCD_* settings passed through to etcd (minus the ones boot owns). */
   readonly etcdEnv: Readonly<Record<string, string>>;
   /** Why some ETCD_* variables were dropped. */
@@ -88,12 +111,14 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     p.add(`${opt.source('name')} must be a DNS label like deis-etcd-0, not '${name}'`);
   }
 
+  const tls = validateTls(opt, p);
+  const scheme = tls.enabled ? 'https' : 'http';
   let discoveryEndpoint = opt.optStr('discovery-endpoint');
   if (discoveryEndpoint) checkUrl(discoveryEndpoint, opt.source('discovery-endpoint'), p);
   else {
     const host = opt.optStr('discovery-service-host');
     const port = opt.int('discovery-service-port', 1, 65535);
-    if (host) discoveryEndpoint = `http://${urlHost(host)}:${port}`;
+    if (host) discoveryEndpoint = `${scheme}://${urlHost(host)}:${port}`;
   }
   let clusterEndpoints = (opt.optStr('cluster-endpoints') ?? '')
     .split(',')
@@ -101,7 +126,7 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     .filter(Boolean);
   for (const u of clusterEndpoints) checkUrl(u, opt.source('cluster-endpoints'), p);
   if (!clusterEndpoints.length && env.DEIS_ETCD_SERVICE_HOST) {
-    clusterEndpoints = [`http://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
+    clusterEndpoints = [`${scheme}://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
   }
 
   const etcdEnv: Record<string, string> = {};
@@ -111,7 +136,8 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     if (!/^ETCD_[A-Z0-9_]+$/.test(k))
       p.add(`environment variable ${k} is not a valid etcd setting name (ETCD_ followed by upper-case flag words)`);
     else if (/[\n\r\0]/.test(v)) p.add(`environment variable ${k} holds a line break or NUL`);
-    else if (OWNED_ETCD_ENV.includes(k)) etcdEnvDropped.push(`${k} is ignored: boot sets that etcd flag itself`);
+    else if (OWNED_ETCD_ENV.includes(k) || (tls.enabled && OWNED_TLS_ETCD_ENV.includes(k)))
+      etcdEnvDropped.push(`${k} is ignored: boot sets that etcd flag itself`);
     else etcdEnv[k] = v;
   }
 
@@ -152,6 +178,9 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     restoreDir: opt.optStr('restore-dir'),
     restorePrefix: opt.str('restore-prefix'),
     etcdutlBinary: opt.str('etcdutl-binary'),
+    tls,
+    auth: validateBootAuth(opt),
+    scheme,
     etcdEnv,
     etcdEnvDropped,
     logLevel: opt.oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
@@ -171,6 +200,9 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
       '--peer-service needs the namespace: set POD_NAMESPACE from the downward API (fieldRef metadata.namespace) ' +
         'or --namespace',
     );
+  }
+  if (tls.enabled && !cfg.etcdMetricsPort) {
+    p.add("--tls needs --etcd-metrics-port: with client certificates required, boot reads etcd's health there");
   }
   if (!cfg.selector.includes('='))
     p.add(`--selector must be a label selector like app=deis-etcd, not '${cfg.selector}'`);

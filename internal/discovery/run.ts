@@ -23,13 +23,16 @@ import { etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
 import { urlHost } from '../net.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
+import type { Credentials, TlsPaths } from '../tls/pki.ts';
+import { ensureAuthSecrets, startDiscoveryTls } from './tls.ts';
+import { renewingClient } from '../tls/renewing-client.ts';
 
 export interface DiscoveryDeps extends Runtime {
   cfg: DiscoveryConfig;
   /** Undefined when there is no Kubernetes API (a configured token is then required). */
   kube: () => KubeApi | undefined;
-  /** An EtcdApi for the given client URLs (the caller closes it). */
-  connect: (endpoints: string[]) => EtcdApi;
+  /** An EtcdApi for the given client URLs (the caller closes it); `tls` for https ones. */
+  connect: (endpoints: string[], tls?: Credentials) => EtcdApi;
   spawn?: SpawnFn;
 }
 
@@ -39,9 +42,10 @@ export const fingerprint = (token: string) => createHash('sha256').update(token)
 const NAME = 'deis-etcd-discovery';
 
 /** etcd's own settings for the single discovery member: a one-member cluster of its own. */
-export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] {
-  const peerUrl = `http://${urlHost(host)}:${cfg.peerPort}`;
-  const clientUrl = `http://${urlHost(host)}:${cfg.clientPort}`;
+export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string, tls?: TlsPaths): string[] {
+  const scheme = tls ? 'https' : 'http';
+  const peerUrl = `${scheme}://${urlHost(host)}:${cfg.peerPort}`;
+  const clientUrl = `${scheme}://${urlHost(host)}:${cfg.clientPort}`;
   const { clientPort, peerPort, dataDir } = cfg;
   return [
     ...memberArgs({
@@ -52,6 +56,7 @@ export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] 
       peerPort,
       clientUrl,
       peerUrl,
+      ...(tls ? { tls, metricsPort: cfg.etcdMetricsPort } : {}),
     }),
     '--initial-cluster',
     `${NAME}=${peerUrl}`,
@@ -65,7 +70,9 @@ export function discoveryEtcdArgs(cfg: DiscoveryConfig, host: string): string[] 
 export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   const { cfg, log, clock } = d;
   const { host, source } = advertiseAddress(cfg.advertiseHost, d.interfaces);
-  const clientUrl = `http://${urlHost(host)}:${cfg.clientPort}`;
+  const clientUrl = `${cfg.tls.enabled ? 'https' : 'http'}://${urlHost(host)}:${cfg.clientPort}`;
+  // with TLS the client port requires a certificate: etcd's plain-http metrics listener answers /health
+  const healthUrl = cfg.tls.enabled ? `http://${urlHost(cfg.listenHost ?? host)}:${cfg.etcdMetricsPort}` : clientUrl;
   log.info('starting', { advertiseHost: host, addressSource: source, clusterSize: cfg.clusterSize, clientUrl });
 
   const kube = cfg.token === undefined ? d.kube() : undefined;
@@ -82,6 +89,10 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   );
   log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
 
+  const kubeForSecrets = cfg.tls.enabled || cfg.auth.enabled ? (kube ?? d.kube()) : undefined;
+  const tls = await startDiscoveryTls({ ...d, kube: kubeForSecrets }, host);
+  await ensureAuthSecrets({ ...d, kube: kubeForSecrets });
+
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);
 
@@ -94,16 +105,22 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   let registry: Registry | undefined;
   let seeded = false;
 
-  const child = startChild(binary, discoveryEtcdArgs(cfg, host), { env: etcdEnv(d.env), log, spawn: d.spawn });
+  const renewing = new AbortController();
+  const renewal = tls?.run(AbortSignal.any([renewing.signal, d.signal]));
+  const child = startChild(binary, discoveryEtcdArgs(cfg, host, tls?.paths), {
+    env: etcdEnv(d.env),
+    log,
+    spawn: d.spawn,
+  });
   const onAbort = () => child.signal('SIGTERM');
   d.signal.addEventListener('abort', onAbort, { once: true });
   let server: Server | undefined;
   try {
     server = await startHttpServer(cfg.listenHost ?? host, cfg.httpPort, {
       healthz: () => child.running(),
-      readyz: async () => seeded && child.running() && (await etcdHealthy(d.fetch, clientUrl)),
+      readyz: async () => seeded && child.running() && (await etcdHealthy(d.fetch, healthUrl)),
       metrics: async () => {
-        const up = await etcdHealthy(d.fetch, clientUrl);
+        const up = await etcdHealthy(d.fetch, healthUrl);
         metrics.set('deis_etcd_discovery_etcd_up', up ? 1 : 0);
         if (up && registry) {
           try {
@@ -121,12 +138,14 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
 
     await waitUntil(
       'the discovery etcd is healthy',
-      () => etcdHealthy(d.fetch, clientUrl),
+      () => etcdHealthy(d.fetch, healthUrl),
       child,
       clock,
       cfg.startTimeoutS * 1000,
     );
-    etcd = d.connect([clientUrl]);
+    const connectLocal = () => d.connect([clientUrl], tls?.current());
+    const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
+    etcd = tls ? renewingClient(connectLocal, tls, later) : connectLocal();
     registry = new Registry(etcd, token);
     const reg = registry;
     const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), {
@@ -163,6 +182,8 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
     }
     throw err;
   } finally {
+    renewing.abort();
+    await renewal;
     d.signal.removeEventListener('abort', onAbort);
     etcd?.close();
     server?.close();

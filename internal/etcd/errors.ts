@@ -55,6 +55,18 @@ const etcdSentinels: readonly {
   { cls: etcd3.GRPCUnavailableError, desc: 'etcdserver: no leader', reason: 'no-leader', retryable: true },
   {
     cls: etcd3.GRPCFailedPreconditionError,
+    desc: 'etcdserver: authentication is not enabled',
+    reason: 'auth-not-enabled',
+    retryable: false,
+  },
+  {
+    cls: etcd3.GRPCInvalidArgumentError,
+    desc: 'etcdserver: user name is empty',
+    reason: 'auth-required',
+    retryable: false,
+  },
+  {
+    cls: etcd3.GRPCFailedPreconditionError,
     desc: 'etcdserver: rpc not supported for learner',
     reason: 'learner-rpc',
     retryable: false,
@@ -94,6 +106,20 @@ export function translate(err: unknown, what: string): DeisError {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof etcd3.EtcdLockFailedError) {
     return new DeisError('conflict', `${what}: ${msg}`, { cause: err, reason: 'lock-failed', retryable: true });
+  }
+  if (err instanceof etcd3.EtcdAuthenticationFailedError) {
+    return new DeisError('forbidden', `${what}: etcd refused the user's password: check the root password Secret`, {
+      cause: err,
+      reason: 'auth-failed',
+    });
+  }
+  // with client certificates, a call without a token runs as the certificate's common name: etcd's
+  // admin calls then answer "user name not found" where a plain connection hears "user name is empty"
+  if (err instanceof etcd3.EtcdUserNotFoundError) {
+    return new DeisError('forbidden', `${what}: ${msg}`, { cause: err, reason: 'auth-required' });
+  }
+  if (err instanceof etcd3.EtcdPermissionDeniedError) {
+    return new DeisError('forbidden', `${what}: ${msg}`, { cause: err, reason: 'permission-denied' });
   }
   if (err instanceof Error) {
     const desc = description(msg);

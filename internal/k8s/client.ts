@@ -25,6 +25,15 @@ export interface KubeApi {
   getOrCreateSecret(name: string, key: string, generate: () => string): Promise<string>;
   /** Kubernetes Events (events.k8s.io/v1) in this namespace. */
   readonly events: EventSink;
+  /**
+   * Secret `name`'s data (decoded), creating it with `type` and generate()'s data when it is absent; when
+   * a racing start created it first (409), theirs is read and returned, so every start agrees on one.
+   */
+  getOrCreateSecretData(
+    name: string,
+    type: string,
+    generate: () => Promise<Record<string, string>>,
+  ): Promise<Record<string, string>>;
 }
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -158,6 +167,38 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
       const created = await read();
       if (created === undefined)
         throw new DeisError('internal', `Secret ${name} exists but has no '${key}' key: add one or delete the Secret`);
+      return created;
+    },
+    async getOrCreateSecretData(name, type, generate) {
+      const read = async () => {
+        const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
+        return (
+          s &&
+          Object.fromEntries(
+            Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+          )
+        );
+      };
+      const existing = await read();
+      if (existing) return existing;
+      try {
+        await core.createNamespacedSecret({
+          namespace,
+          body: {
+            metadata: {
+              name,
+              labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' },
+            },
+            type,
+            stringData: await generate(),
+          },
+        });
+      } catch (err) {
+        const e = translate(err, 'create', 'secrets', namespace);
+        if (e.reason !== 'conflict') throw e;
+      }
+      const created = await read();
+      if (!created) throw new DeisError('internal', `Secret ${name} vanished right after it was created: try again`);
       return created;
     },
   };

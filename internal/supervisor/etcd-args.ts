@@ -15,24 +15,63 @@ export interface MemberUrls {
   peerUrl: string;
   /** etcd's metrics listener (served before etcd is ready for clients); 0 or absent: none. */
   metricsPort?: number;
+  /** With TLS: https listeners, these files for clients and peers, client certificates required. */
+  tls?: EtcdTlsFiles;
+}
+
+/** The PEM files etcd serves TLS with (the same certificate for its client and peer listeners). */
+export interface EtcdTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * etcd's TLS flags: both listeners present `cert` and require a client certificate signed by `ca`
+ * (etcd reads the files again for each new handshake, so rewriting them rotates the certificate).
+ */
+export function tlsArgs(f: EtcdTlsFiles): string[] {
+  return [
+    '--cert-file',
+    f.cert,
+    '--key-file',
+    f.key,
+    '--trusted-ca-file',
+    f.ca,
+    '--client-cert-auth',
+    '--peer-cert-file',
+    f.cert,
+    '--peer-key-file',
+    f.key,
+    '--peer-trusted-ca-file',
+    f.ca,
+    '--peer-client-cert-auth',
+  ];
+}
+
+/** etcd's flags for a v3 discovery service that requires client certificates (the same files). */
+export function discoveryTlsArgs(f: EtcdTlsFiles): string[] {
+  return ['--discovery-cacert', f.ca, '--discovery-cert', f.cert, '--discovery-key', f.key];
 }
 
 /** etcd's flags common to every start of a member: name, data dir, listen and advertised URLs. */
 export function memberArgs(m: MemberUrls): string[] {
   const l = urlHost(m.listenHost);
+  const scheme = m.tls ? 'https' : 'http';
   return [
     '--name',
     m.name,
     '--data-dir',
     m.dataDir,
     '--listen-client-urls',
-    `http://${l}:${m.clientPort}`,
+    `${scheme}://${l}:${m.clientPort}`,
     '--advertise-client-urls',
     m.clientUrl,
     '--listen-peer-urls',
-    `http://${l}:${m.peerPort}`,
+    `${scheme}://${l}:${m.peerPort}`,
     '--initial-advertise-peer-urls',
     m.peerUrl,
+    ...(m.tls ? tlsArgs(m.tls) : []),
     ...(m.metricsPort ? ['--listen-metrics-urls', `http://${l}:${m.metricsPort}`] : []),
   ];
 }

@@ -31,6 +31,8 @@ export class FakeCluster {
   alarms: Alarm[] = [];
   /** Every mutating call, in order, e.g. "remove 3". */
   calls: string[] = [];
+  /** etcd's authentication: on or off, and the users made (root's password, others' password and prefix). */
+  auth = { enabled: false, users: new Map<string, { password: string; prefix?: string }>() };
   /** Runs after a promotion is committed (e.g. a learner stuck publishing becomes healthy). */
   onPromote: ((m: FakeMember) => void) | undefined;
   private errors = new Map<Method, DeisError[]>();
@@ -228,6 +230,19 @@ export class FakeCluster {
           throw new DeisError('conflict', `lock ${key}: held`, { reason: 'lock-failed', retryable: true });
         c.calls.push(`lock ${key}`);
         return fn();
+      },
+      async enableAuth(password) {
+        reach('enableAuth');
+        if (c.auth.enabled) return false;
+        if (!c.auth.users.has('root')) c.auth.users.set('root', { password });
+        c.auth.enabled = true;
+        c.calls.push('auth enable');
+        return true;
+      },
+      async ensureUser(user, password, prefix) {
+        reach('ensureUser');
+        c.auth.users.set(user, { password, prefix });
+        c.calls.push(`user ${user} ${prefix}`);
       },
       close() {
         /* nothing held */

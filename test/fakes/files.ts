@@ -16,6 +16,9 @@ export function memoryFiles(
     write: async (path, text) => {
       tree.set(path, text);
     },
+    writeSet: async (dir, entries) => {
+      for (const [name, text] of Object.entries(entries)) tree.set(`${dir}/${name}`, text);
+    },
     async rename(from, to) {
       const moved = under(from);
       if (!moved.length && !tree.has(from)) throw new Error(`ENOENT: ${from}`);

@@ -38,6 +38,20 @@ export class FakeKube implements KubeApi {
     this.ok();
     return this.replicas;
   }
+  readonly secretData = new Map<string, Record<string, string>>();
+  async getOrCreateSecretData(
+    name: string,
+    _type: string,
+    generate: () => Promise<Record<string, string>>,
+  ): Promise<Record<string, string>> {
+    this.ok();
+    if (!this.secretData.has(name)) {
+      const data = await generate();
+      // a racing start that created it meanwhile wins
+      if (!this.secretData.has(name)) this.secretData.set(name, data);
+    }
+    return this.secretData.get(name)!;
+  }
   async getOrCreateSecret(name: string, key: string, generate: () => string): Promise<string> {
     this.ok();
     const k = `${name}/${key}`;

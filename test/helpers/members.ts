@@ -29,14 +29,32 @@ export interface Members {
   entries(pod: string): Promise<Record<string, unknown>[]>;
 }
 
-export function members(world: TestWorld, ns: string): Members {
+/** With TLS (the local-secure overlay): the PEM texts of a client certificate and its CA. */
+export interface ClientTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function members(
+  world: TestWorld,
+  ns: string,
+  tls?: ClientTls,
+  auth?: { username: string; password: string },
+): Members {
+  const scheme = tls ? 'https' : 'http';
+  const credentials = tls && {
+    rootCertificate: Buffer.from(tls.ca),
+    certChain: Buffer.from(tls.cert),
+    privateKey: Buffer.from(tls.key),
+  };
   const all = async () => (await world.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
   const pods = async () => (await all()).filter((p) => !p.metadata?.deletionTimestamp);
   const logs = (pod: string) => world.agent.logs(ns, pod);
 
   async function withClient<T>(fn: (c: Etcd3) => Promise<T>, timeoutMs = 8000): Promise<T> {
     // a member can be between two readiness probes: wait a little for one rather than fail at once
-    const ready = async () => (await pods()).filter(isReady).map((p) => `http://${p.status!.podIP}:2379`);
+    const ready = async () => (await pods()).filter(isReady).map((p) => `${scheme}://${p.status!.podIP}:2379`);
     const hosts = await waitFor(
       'a Ready member',
       async () => {
@@ -49,7 +67,12 @@ export function members(world: TestWorld, ns: string): Members {
       const states = (await pods()).map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ');
       throw new Error(`${String(err)} (pods: ${states || 'none'})`);
     });
-    const c = new Etcd3({ hosts, dialTimeout: 2000 });
+    const c = new Etcd3({
+      hosts,
+      dialTimeout: 2000,
+      ...(credentials ? { credentials } : {}),
+      ...(auth ? { auth } : {}),
+    });
     try {
       return await within(timeoutMs, 'etcd call', fn(c));
     } finally {
@@ -81,7 +104,7 @@ export function members(world: TestWorld, ns: string): Members {
           last = `pods: ${ps.map((p) => `${p.metadata!.name}:${isReady(p)}`).join(' ')}`;
           return false;
         }
-        const want = ps.map((p) => `${p.metadata!.name}=http://${peer(p)}:2380`).sort();
+        const want = ps.map((p) => `${p.metadata!.name}=${scheme}://${peer(p)}:2380`).sort();
         // a pod can turn unready between the two reads: then look again rather than fail
         const r = await withClient((c) => c.cluster.memberList({ linearizable: true })).catch((err: unknown) => {
           last = `member list failed: ${String(err)}`;

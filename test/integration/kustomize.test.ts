@@ -11,8 +11,8 @@ const root = new URL('../..', import.meta.url).pathname;
 // biome-ignore lint/suspicious/noExplicitAny: rendered YAML of any shape, read by path in the assertions
 type Obj = Record<string, any>;
 
-function render(overlay: string): Obj[] {
-  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', `${root}/kustomize/overlays/${overlay}`], {
+function render(overlay: string, dir = `${root}/kustomize/overlays/${overlay}`): Obj[] {
+  const yaml = execFileSync(kubeTool('kubectl'), ['kustomize', dir], {
     encoding: 'utf8',
   });
   return JSON.parse(JSON.stringify(loadAllYaml(yaml))) as Obj[]; // plain data: no undefined fields
@@ -26,6 +26,7 @@ const overlays: { name: string; replicas: number; imagePrefix: string }[] = [
   { name: 'insecure-registry', replicas: 3, imagePrefix: 'insecure-registry.example:5000/deis/etcd:' },
   { name: 'production', replicas: 5, imagePrefix: 'deis/etcd:' },
   { name: 'local', replicas: 3, imagePrefix: 'deis/etcd:' },
+  { name: 'local-secure', replicas: 3, imagePrefix: 'deis/etcd:' },
 ];
 
 for (const o of overlays) {
@@ -97,6 +98,96 @@ test('the Role grants exactly the calls boot and discovery make', () => {
     'core/secrets[deis-etcd-discovery-token]: get',
     'events.k8s.io/events: create,patch',
   ]);
+});
+
+const containerOf = (objs: Obj[], kind: string, name: string) => find(objs, kind, name).spec.template.spec;
+
+for (const overlay of ['local-secure', 'production']) {
+  test(`${overlay}: the TLS component turns TLS on in both programs, mounts the CA, keys in memory, RBAC to read the Secrets`, () => {
+    const objs = render(overlay);
+    const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
+    const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
+    for (const pod of [member, disc]) {
+      assert.is(env(pod.containers[0], 'DEIS_ETCD_TLS'), 'true');
+      const tls = (pod.volumes as Obj[]).find((v) => v.name === 'tls')!;
+      assert.equal(tls.emptyDir.medium, 'Memory', 'certificates and keys never reach a disk');
+      assert.ok(
+        (pod.containers[0].volumeMounts as Obj[]).some(
+          (m) => m.name === 'tls' && m.mountPath === '/var/run/deis/etcd/tls',
+        ),
+      );
+    }
+    const ca = (member.volumes as Obj[]).find((v) => v.name === 'ca')!;
+    assert.is(ca.secret.secretName, 'deis-etcd-ca');
+    assert.not.ok(ca.secret.optional, 'members wait for the CA');
+    assert.ok(
+      (member.containers[0].volumeMounts as Obj[]).some(
+        (m) => m.name === 'ca' && m.mountPath === '/var/run/secrets/deis/etcd/ca' && m.readOnly,
+      ),
+    );
+    const role = find(objs, 'Role', 'deis-etcd');
+    assert.ok(
+      (role.rules as Obj[]).some(
+        (r) => r.resourceNames?.join() === 'deis-etcd-ca,deis-etcd-client-tls' && r.verbs.join() === 'get',
+      ),
+    );
+  });
+}
+
+test('cert-manager component: the CA and client Certificates make the Secrets the programs read; discovery only reads them', () => {
+  // rendered, not applied: the test world has no cert-manager CRDs
+  const objs = render('cert-manager', `${root}/test/integration/overlays/cert-manager`);
+  const ca = find(objs, 'Certificate', 'deis-etcd-ca');
+  assert.equal(
+    [ca.spec.isCA, ca.spec.secretName, ca.spec.issuerRef.name],
+    [true, 'deis-etcd-ca', 'deis-etcd-selfsigned'],
+  );
+  assert.ok(find(objs, 'Issuer', 'deis-etcd-selfsigned').spec.selfSigned);
+  assert.is(find(objs, 'Issuer', 'deis-etcd-ca').spec.ca.secretName, 'deis-etcd-ca');
+  const client = find(objs, 'Certificate', 'deis-etcd-client-tls');
+  assert.equal([client.spec.secretName, client.spec.issuerRef.name], ['deis-etcd-client-tls', 'deis-etcd-ca']);
+  assert.ok(client.spec.usages.includes('client auth'));
+  const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery').containers[0];
+  assert.is(env(disc, 'DEIS_ETCD_CREATE_TLS_SECRETS'), 'false');
+  assert.is(env(disc, 'DEIS_ETCD_TLS'), 'true');
+  for (const o of objs.filter((x) => x.kind === 'Certificate' || x.kind === 'Issuer'))
+    assert.is(o.metadata.namespace, 'deis-etcd');
+});
+
+test('auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
+  const objs = render('auth', `${root}/test/integration/overlays/auth`);
+  const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
+  const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
+  for (const pod of [member, disc]) assert.is(env(pod.containers[0], 'DEIS_ETCD_AUTH'), 'true');
+  const vol = (name: string) => (member.volumes as Obj[]).find((v) => v.name === name)!;
+  assert.equal(
+    [vol('root-password').secret.secretName, vol('root-password').secret.optional],
+    ['deis-etcd-root', undefined],
+  );
+  assert.is(vol('app-password').secret.secretName, 'deis-etcd-app');
+  assert.is(vol('app-user').configMap.name, 'deis-etcd-app');
+  const mounts = Object.fromEntries((member.containers[0].volumeMounts as Obj[]).map((m) => [m.name, m.mountPath]));
+  assert.equal(
+    [mounts['root-password'], mounts['app-password'], mounts['app-user']],
+    ['/var/run/secrets/deis/etcd/root', '/var/run/secrets/deis/etcd/app', '/etc/deis/etcd/app'],
+  );
+  assert.equal(find(objs, 'ConfigMap', 'deis-etcd-app').data, { user: 'app', prefix: '/app/' });
+  assert.ok(
+    (find(objs, 'Role', 'deis-etcd').rules as Obj[]).some(
+      (r) => r.resourceNames?.join() === 'deis-etcd-root,deis-etcd-app' && r.verbs.join() === 'get',
+    ),
+  );
+  assert.not.ok(
+    objs.some((x) => x.kind === 'Secret'),
+    'no password in the manifests',
+  );
+});
+
+test('local and dev stay plain http (TLS is a component, off by default)', () => {
+  for (const o of ['local', 'dev']) {
+    const member = containerOf(render(o), 'StatefulSet', 'deis-etcd');
+    assert.is(env(member.containers[0], 'DEIS_ETCD_TLS'), undefined);
+  }
 });
 
 test.run();

@@ -372,6 +372,22 @@ function validate(program: Program, input: RawOptions): Config {
 const endpointPort = (c: Config) => c.discoveryEndpoint && Number(new URL(String(c.discoveryEndpoint)).port);
 // allow-even-size shows in whether a size of 4 is accepted
 const evenAccepted = (c: Config) => c.error === undefined && c.clusterSize === 4;
+const tlsOf = (c: Config) => (c.tls ?? {}) as Record<string, number | string | boolean>;
+const HOURS = 3_600_000;
+function tlsDefaultRows(program: Program) {
+  return [
+    { program, flag: 'tls', read: (c: Config) => tlsOf(c).enabled, alt: true },
+    { program, flag: 'tls-ca-dir', read: (c: Config) => tlsOf(c).caDir, alt: '/ca' },
+    { program, flag: 'tls-dir', read: (c: Config) => tlsOf(c).dir, alt: '/tls' },
+    { program, flag: 'cert-lifetime', read: (c: Config) => `${Number(tlsOf(c).lifetimeMs) / HOURS}h`, alt: '5h' },
+    {
+      program,
+      flag: 'cert-renew-before',
+      read: (c: Config) => `${Number(tlsOf(c).renewBeforeMs) / HOURS}h`,
+      alt: '2h',
+    },
+  ];
+}
 const defaultRows: {
   program: Program;
   flag: string;
@@ -412,6 +428,21 @@ const defaultRows: {
   { program: 'boot', flag: 'defrag-min-size', read: (c) => Number(c.defragMinBytes) / 1024 / 1024, alt: 7 },
   { program: 'boot', flag: 'restore-prefix', read: (c) => c.restorePrefix, alt: 'other' },
   { program: 'boot', flag: 'etcdutl-binary', read: (c) => c.etcdutlBinary, alt: '/usr/bin/etcdutl' },
+  ...tlsDefaultRows('boot'),
+  { program: 'boot', flag: 'auth', read: (c) => (c.auth as Record<string, unknown>).enabled, alt: true },
+  {
+    program: 'boot',
+    flag: 'root-password-file',
+    read: (c) => (c.auth as Record<string, unknown>).rootPasswordFile,
+    alt: '/p',
+  },
+  { program: 'boot', flag: 'app-user-dir', read: (c) => (c.auth as Record<string, unknown>).appUserDir, alt: '/a' },
+  {
+    program: 'boot',
+    flag: 'app-password-file',
+    read: (c) => (c.auth as Record<string, unknown>).appPasswordFile,
+    alt: '/q',
+  },
   { program: 'boot', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'boot', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
   { program: 'discovery', flag: 'cluster-size', read: (c) => c.clusterSize, alt: 5 },
@@ -424,6 +455,21 @@ const defaultRows: {
   { program: 'discovery', flag: 'etcd-binary', read: (c) => c.etcdBinary, alt: '/usr/bin/etcd' },
   { program: 'discovery', flag: 'http-port', read: (c) => c.httpPort, alt: 9081 },
   { program: 'discovery', flag: 'start-timeout', read: (c) => c.startTimeoutS, alt: 7 },
+  ...tlsDefaultRows('discovery'),
+  { program: 'discovery', flag: 'auth', read: (c) => (c.auth as Record<string, unknown>).enabled, alt: true },
+  { program: 'discovery', flag: 'root-secret', read: (c) => (c.auth as Record<string, unknown>).rootSecret, alt: 'r' },
+  { program: 'discovery', flag: 'app-secret', read: (c) => (c.auth as Record<string, unknown>).appSecret, alt: 'a' },
+  { program: 'discovery', flag: 'ca-secret', read: (c) => c.caSecret, alt: 'my-ca' },
+  { program: 'discovery', flag: 'client-secret', read: (c) => c.clientSecret, alt: 'my-client' },
+  { program: 'discovery', flag: 'create-tls-secrets', read: (c) => c.createTlsSecrets, alt: false },
+  {
+    program: 'discovery',
+    flag: 'client-cert-lifetime',
+    read: (c) => `${Number(c.clientCertLifetimeMs) / 86_400_000}d`,
+    alt: '30d',
+  },
+  { program: 'discovery', flag: 'etcd-metrics-port', read: (c) => c.etcdMetricsPort, alt: 3383 },
+  { program: 'discovery', flag: 'cluster-domain', read: (c) => c.clusterDomain, alt: 'example.org' },
   { program: 'discovery', flag: 'log-level', read: (c) => c.logLevel, alt: 'debug' },
   { program: 'discovery', flag: 'log-format', read: (c) => c.logFormat, alt: 'text' },
 ];

@@ -85,6 +85,33 @@ const rows: { name: string; err: unknown; want: { code: string; reason: string |
     want: { code: 'internal', reason: undefined, retryable: false },
   },
   {
+    name: 'authentication not enabled (a client with a user before the leader enabled it)',
+    err: new etcd3.GRPCFailedPreconditionError('9 FAILED_PRECONDITION: etcdserver: authentication is not enabled'),
+    want: { code: 'membership', reason: 'auth-not-enabled', retryable: false },
+  },
+  {
+    name: 'no user on a plain connection once authentication is on',
+    err: new etcd3.GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: user name is empty'),
+    want: { code: 'membership', reason: 'auth-required', retryable: false },
+  },
+  {
+    name: "a client certificate's common name that is no user (admin calls)",
+    err: new etcd3.EtcdUserNotFoundError('9 FAILED_PRECONDITION: etcdserver: user name not found'),
+    want: { code: 'forbidden', reason: 'auth-required', retryable: false },
+  },
+  {
+    name: 'permission denied',
+    err: new etcd3.EtcdPermissionDeniedError('7 PERMISSION_DENIED: etcdserver: permission denied'),
+    want: { code: 'forbidden', reason: 'permission-denied', retryable: false },
+  },
+  {
+    name: 'a wrong password',
+    err: new etcd3.EtcdAuthenticationFailedError(
+      '3 INVALID_ARGUMENT: etcdserver: authentication failed, invalid user ID or password',
+    ),
+    want: { code: 'forbidden', reason: 'auth-failed', retryable: false },
+  },
+  {
     name: 'a connect-like message in a plain Error is not unreachable',
     err: new Error('could not connect: closed'),
     want: { code: 'internal', reason: undefined, retryable: false },

@@ -47,6 +47,11 @@ const rules: { name: string; module: RegExp; allowed: RegExp }[] = [
     module: /^node:child_process$/,
     allowed: /^internal\/supervisor\//,
   },
+  {
+    name: '@peculiar/x509 only in internal/tls',
+    module: /^@peculiar\/x509$|^reflect-metadata$/,
+    allowed: /^internal\/tls\//,
+  },
   { name: 'yargs only in internal/config', module: /^yargs/, allowed: /^internal\/config\// },
 ];
 for (const rule of rules) {

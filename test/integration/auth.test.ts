@@ -1,0 +1,170 @@
+// boot with --auth against real etcd 3.6 and our discovery program, without Kubernetes: three members
+// bootstrap, the leader enables authentication with user root and creates the application user the
+// ConfigMap files declare; an unauthenticated put fails, root works, the application user cannot write
+// outside its prefix; a member replaced with an empty data dir joins (membership calls as root); a
+// member with a wrong root password exits with one line and code 5.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Etcd3 } from 'etcd3';
+import {
+  runToExit,
+  programEnv,
+  startBoot,
+  startDiscovery,
+  waitReady,
+  type BootProcess,
+  type DiscoveryProcess,
+} from '../world/programs.ts';
+import { tempDir, waitFor, within } from '../world/procs.ts';
+import { freeAddress } from '../world/net.ts';
+import { etcdTool } from '../world/tools.ts';
+
+const logDir = tempDir();
+const secrets = tempDir();
+const ROOT = 'root-pw-1';
+const APP = 'app-pw-1';
+let disc: DiscoveryProcess;
+const boots: BootProcess[] = [];
+
+writeFileSync(join(secrets, 'root'), `${ROOT}\n`);
+writeFileSync(join(secrets, 'app'), APP);
+writeFileSync(join(secrets, 'wrong'), 'not-the-password');
+const appDir = tempDir();
+writeFileSync(join(appDir, 'user'), 'app\n');
+writeFileSync(join(appDir, 'prefix'), '/app/\n');
+
+const authEnv = (password = 'root') => ({
+  DEIS_ETCD_AUTH: 'true',
+  DEIS_ETCD_ROOT_PASSWORD_FILE: join(secrets, password),
+  DEIS_ETCD_APP_USER_DIR: appDir,
+  DEIS_ETCD_APP_PASSWORD_FILE: join(secrets, 'app'),
+});
+
+const hosts = () => boots.filter((b) => b.proc.running()).map((b) => b.clientUrl);
+const as = (username?: string, password?: string) =>
+  new Etcd3({
+    hosts: hosts(),
+    dialTimeout: 2000,
+    ...(username ? { auth: { username, password: password ?? '' } } : {}),
+  });
+
+async function put(c: Etcd3, key: string, value: string): Promise<string> {
+  try {
+    await within(5000, `put ${key}`, c.put(key).value(value).exec());
+    return 'ok';
+  } catch (err) {
+    return String(err);
+  } finally {
+    c.close();
+  }
+}
+
+/** Waits until the member list names exactly the running boots, all voters. */
+async function converged(): Promise<void> {
+  await waitFor(
+    'the member list to match the running boots',
+    async () => {
+      const c = as('root', ROOT);
+      try {
+        const { members } = await within(5000, 'member list', c.cluster.memberList({ linearizable: true }));
+        const want = boots.map((b) => b.name).sort();
+        return (
+          JSON.stringify(
+            members
+              .filter((m) => !m.isLearner)
+              .map((m) => m.name)
+              .sort(),
+          ) === JSON.stringify(want)
+        );
+      } finally {
+        c.close();
+      }
+    },
+    90_000,
+    500,
+  );
+}
+
+test.before(async () => {
+  disc = await startDiscovery({ size: 3, logDir });
+  for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) {
+    boots.push(await startBoot({ name, discovery: disc, logDir, env: authEnv() }));
+  }
+  await Promise.all(boots.map((b) => waitReady(b)));
+});
+test.after(async () => {
+  await Promise.all(boots.map((b) => b.proc.stop()));
+  await disc?.proc.stop();
+});
+
+test('the leader enables authentication once and creates the application user', async () => {
+  await waitFor(
+    'authentication on and the application user made',
+    () => boots.some((b) => b.proc.log().includes('"msg":"application user ready"')),
+    30_000,
+    250,
+  );
+  const enabled = boots.map((b) => b.proc.log().split('"msg":"authentication enabled"').length - 1);
+  assert.is(
+    enabled.reduce((a, b) => a + b, 0),
+    1,
+    `enabled once: ${enabled.join(',')}`,
+  );
+});
+
+test('an unauthenticated put fails; root may write anywhere', async () => {
+  assert.match(await put(as(), 'x', '1'), /user name is empty|permission denied/);
+  assert.match(await put(as('root', 'wrong'), 'x', '1'), /authentication failed/);
+  assert.is(await put(as('root', ROOT), 'x', '1'), 'ok');
+});
+
+test('the application user writes under its prefix only', async () => {
+  assert.is(await put(as('app', APP), '/app/a', '1'), 'ok');
+  assert.match(await put(as('app', APP), '/other/a', '1'), /permission denied/);
+  assert.match(await put(as('app', APP), '/ap', '1'), /permission denied/);
+});
+
+test('a member replaced with an empty data dir joins with authentication on', async () => {
+  const victim = boots[2]!;
+  victim.proc.kill('SIGKILL');
+  await victim.proc.exited;
+  boots[2] = await startBoot({
+    name: victim.name,
+    discovery: disc,
+    logDir,
+    host: await freeAddress([2379, 2380, 8080]),
+    env: authEnv(),
+  });
+  await waitReady(boots[2]);
+  await converged();
+  const c = as('root', ROOT);
+  try {
+    assert.is(await within(5000, 'get', c.get('x').string()), '1');
+  } finally {
+    c.close();
+  }
+});
+
+test('a member with a wrong root password: one line naming the cause, exit 5, no data', async () => {
+  const dataDir = join(tempDir(), 'data');
+  const env = programEnv({
+    POD_NAME: 'etcd-9',
+    POD_IP: await freeAddress([2379, 2380, 8080]),
+    DEIS_ETCD_DISCOVERY_ENDPOINT: disc.endpoint,
+    DEIS_ETCD_DISCOVERY_TOKEN: disc.token,
+    DEIS_ETCD_CLUSTER_ENDPOINTS: hosts().join(','),
+    DEIS_ETCD_DATA_DIR: dataDir,
+    DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
+    DEIS_ETCD_KUBERNETES: 'off',
+    DEIS_ETCD_WAIT_TIMEOUT: '10',
+    ...authEnv('wrong'),
+  });
+  const { code, errors, log } = await runToExit('boot', 'wrong-root', [], env, logDir);
+  assert.is(code, 5, log.slice(-3000));
+  assert.is(errors.length, 1, log.slice(-3000));
+  assert.match(errors[0]!, /refused the user's password/);
+});
+
+test.run();
