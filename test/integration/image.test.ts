@@ -9,12 +9,18 @@ import * as assert from 'uvu/assert';
 import { chownSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { buildImage, containerEngine, engine, runFlags, testImage } from '../world/containers.ts';
+import {
+  buildImage,
+  containerEngine,
+  engine,
+  runFlags,
+  TEST_IMAGE_VERSION as VERSION,
+  testImage,
+} from '../world/containers.ts';
 import { freeAddress } from '../world/net.ts';
 import { tempDir, waitFor } from '../world/procs.ts';
 
 const MAX_MIB = 180;
-const VERSION = 'image-test-1.0.0';
 const eng = containerEngine();
 const image = testImage();
 const started: string[] = [];

@@ -33,6 +33,9 @@ export function engineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
 /** The image the tests run: $DEIS_ETCD_TEST_IMAGE, else this checkout built as localhost/deis/etcd:test. */
 export const testImage = () => process.env.DEIS_ETCD_TEST_IMAGE ?? 'localhost/deis/etcd:test';
 
+/** The version baked into the test image (one value, so that the image and e2e tests share its layers). */
+export const TEST_IMAGE_VERSION = 'image-test-1.0.0';
+
 /**
  * Flags of every `run`: host network, ulimits within the host's (podman's defaults exceed them and
  * runc's setrlimit fails; containers.conf sets them too, docker needs them here), never pull.
