@@ -145,7 +145,11 @@ chaos: deps ## chaos run on the test world (CHAOS_FAULTS=50, CHAOS_SEED): heal t
 	$(TOOLS) porcupine
 	$(NODE) test/chaos/run.ts
 
-.PHONY: bench
+.PHONY: bench bench-rss
+bench-rss: deps ## RSS of boot and discovery per runtime and V8 lever (bench/rss.ts; not a test)
+	build/tools/install.sh etcd-3.6
+	$(NODE) bench/rss.ts
+
 bench: deps ## benchmarks as ratios against etcd's floor (not a test; writes bench/results/)
 	build/tools/install.sh etcd-3.6
 	$(NODE) bench/run.ts

@@ -4,8 +4,17 @@
 // inside it when the container's processes exceed it, and the agent reports the exit as the kubelet
 // does (reason OOMKilled) from the cgroup's oom_kill counter. Where the controller is not mounted
 // read-write, limits are not enforced and `memoryCgroups()` says why.
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const V1_ROOT = '/sys/fs/cgroup/memory';
 
@@ -84,21 +93,41 @@ export class MemoryCgroup {
     return { limit: read('memory.limit_in_bytes'), rss, peak: read('memory.max_usage_in_bytes') };
   }
 
-  /** Removes the cgroup once it holds no process (best effort: a leftover process keeps it). */
+  /** Removes the cgroup (and children a container engine made) once no process is left in it. */
   remove(): void {
-    try {
-      rmdirSync(this.dir);
-    } catch {
-      /* still busy or gone */
-    }
+    removeTree(this.dir);
   }
 }
 
-/** Removes the agent's parent cgroup (after every container's cgroup is gone). */
-export function removeAgentCgroup(root: string, agentId: string): void {
+/** rmdir of a cgroup directory and its sub-cgroups, deepest first; busy ones stay (best effort). */
+function removeTree(dir: string): void {
+  let entries: string[] = [];
   try {
-    rmdirSync(join(root, agentId));
+    entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   } catch {
-    /* busy or gone */
+    return;
   }
+  for (const e of entries) removeTree(join(dir, e));
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* still busy */
+  }
+}
+
+/**
+ * Removes the agent's cgroups in every controller (podman, given a cgroup parent, creates it in all
+ * of them, with a conmon child), after its containers have stopped.
+ */
+export function removeAgentCgroup(root: string, agentId: string): void {
+  const controllers = dirname(root);
+  let names: string[] = [];
+  try {
+    names = readdirSync(controllers);
+  } catch {
+    /* none */
+  }
+  for (const c of names) removeTree(join(controllers, c, agentId));
 }
