@@ -24,9 +24,9 @@ COPY cmd/ cmd/
 COPY internal/ internal/
 RUN DEIS_ETCD_VERSION="${DEIS_ETCD_VERSION}" node_modules/.bin/node build/sea.ts
 # the final tree, staged here because distroless has no shell to make links or directories
-COPY --from=etcd /usr/local/bin/etcd /usr/local/bin/etcdctl /out/usr/local/bin/
+COPY --from=etcd /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /out/usr/local/bin/
 RUN mkdir -p /out/bin /out/var/lib/etcd \
- && cp -P dist/bin/deis-etcd dist/bin/boot dist/bin/discovery /out/bin/ \
+ && cp -P dist/bin/deis-etcd dist/bin/boot dist/bin/discovery dist/bin/snapshot dist/bin/kubectl-deis_etcd /out/bin/ \
  && chown 65532:65532 /out/var/lib/etcd
 
 FROM ${BASE_IMAGE}

@@ -42,7 +42,7 @@ DEV_OVERLAY := kustomize/overlays/dev
 DEPLOY_DIR := .local/deploy
 need-registry = @test -n "$(DEV_REGISTRY)" || { echo "error: DEV_REGISTRY is not set: make $(or $(MAKECMDGOALS),$@) DEV_REGISTRY=host:port (the registry that Kubernetes pulls from)" >&2; exit 2; }
 
-.PHONY: info build bin docker-build docker-push kube-secrets kube-service kube-render deploy kube-delete all clean
+.PHONY: info build bin docker-build container-runtime docker-push kube-secrets kube-service kube-render deploy kube-delete all clean
 info: ## print the image name that docker-build, docker-push and deploy use
 	@echo "image: $(IMAGE)"
 	@echo "version: $(BUILD_VERSION)"
@@ -54,9 +54,20 @@ build: deps ## bundle boot, discovery and the multi-call deis-etcd into dist/*.c
 bin: deps ## the single executable dist/bin/deis-etcd (Node SEA) with boot and discovery links
 	DEIS_ETCD_VERSION=$(BUILD_VERSION) $(NODE) build/sea.ts
 
-docker-build: ## build the image (Dockerfile: Node 24 build stage, distroless final stage)
+docker-build: ## build the image (Dockerfile); bases no registry serves get local stand-ins (build/image/)
 	$(need-registry)
-	$(DOCKER) build --build-arg DEIS_ETCD_VERSION=$(BUILD_VERSION) -t $(IMAGE) .
+	@$(install-runtime)
+	@test -x $(NODE) || $(MAKE) deps
+	DOCKER=$(DOCKER) build/image/build.sh $(IMAGE) $(BUILD_VERSION)
+
+# podman, buildah and runc from apt when neither $(DOCKER) nor podman is on PATH (as root)
+install-runtime = command -v $(DOCKER) >/dev/null 2>&1 || command -v podman >/dev/null 2>&1 || { \
+	  test "$$(id -u)" = 0 || { echo "error: no podman or docker: install podman (apt-get install -y podman buildah runc) or run as root" >&2; exit 3; }; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends podman buildah runc || \
+	  { apt-get update && apt-get install -y --no-install-recommends podman buildah runc; }; }
+container-runtime: ## install podman, buildah and runc with apt-get when no container engine is on PATH (needs root)
+	@$(install-runtime)
 
 docker-push: ## push the image to DEV_REGISTRY
 	$(need-registry)
@@ -87,7 +98,7 @@ clean: ## remove dist/ and .local/deploy
 
 ##@ Tests
 .PHONY: test
-test: deps tools typecheck lint ## install what is missing, then run every suite (the README's test command)
+test: deps tools container-runtime typecheck lint ## install what is missing, then run every suite (the README's test command)
 	$(NODE) build/docs.ts --check
 	$(NODE) test/run.ts unit integration integration@3.7 e2e
 
@@ -106,10 +117,13 @@ test-e2e: deps tools ## e2e tests (real etcd and the local Kubernetes control pl
 	$(NODE) test/run.ts e2e
 
 ##@ Run it
+# make up IMAGE=<image built by docker-build>: the node agent runs the pods from that image (podman)
+UP_IMAGE := $(if $(filter command line,$(origin IMAGE)),$(IMAGE),)
 .PHONY: up down cluster-up cluster-down up-direct down-direct status-direct
 OVERLAY ?= local
-up: deps tools ## run it: a local Kubernetes (test world) with discovery and three members (OVERLAY=local-secure: with TLS); make down stops it
-	DEIS_ETCD_OVERLAY=$(OVERLAY) $(NODE) build/local/world.ts up
+up: deps tools ## run it: a local Kubernetes (test world) with discovery and three members (OVERLAY=local-secure: with TLS; IMAGE=...: from that image, via podman); make down stops it
+	$(if $(UP_IMAGE),$(install-runtime))
+	DEIS_ETCD_OVERLAY=$(OVERLAY) IMAGE=$(UP_IMAGE) $(NODE) build/local/world.ts up
 down: ## stop whatever make up / cluster-up / up-direct started
 	$(NODE) build/local/world.ts down
 	$(NODE) build/local/cluster.ts down
@@ -134,7 +148,11 @@ chaos: deps ## chaos run on the test world (CHAOS_FAULTS=50, CHAOS_SEED, CHAOS_O
 	build/tools/system.sh nft:nftables
 	$(NODE) test/chaos/run.ts
 
-.PHONY: bench
+.PHONY: bench bench-rss
+bench-rss: deps ## RSS of boot and discovery per runtime and V8 lever (bench/rss.ts; not a test)
+	build/tools/install.sh etcd-3.6
+	$(NODE) bench/rss.ts
+
 bench: deps ## benchmarks as ratios against etcd's floor (not a test; writes bench/results/)
 	build/tools/install.sh etcd-3.6
 	$(NODE) bench/run.ts

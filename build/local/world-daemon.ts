@@ -1,10 +1,12 @@
 // Runs the test world in the foreground until SIGTERM/SIGINT, for `make cluster-up` and `make up`:
 // the control plane, the node agent and (with --product) the local overlay applied. It writes the
 // admin kubeconfig to .local/kubeconfig and `ready` into .local/world/state once the world is up.
-// Usage: node build/local/world-daemon.ts [--product]   (DEIS_ETCD_OVERLAY: the overlay, default local)
+// With --image IMAGE (make up IMAGE=...), the overlay's pods run from that image through podman (the
+// node agent's container mode) instead of as this checkout's processes.
+// Usage: node build/local/world-daemon.ts [--product] [--image IMAGE]   (DEIS_ETCD_OVERLAY: the overlay, default local)
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startTestWorld } from '../../test/world/world.ts';
+import { repoRoot, startTestWorld, withImage } from '../../test/world/world.ts';
 
 const local = join(repoRoot, '.local');
 const dir = join(local, 'world');
@@ -13,15 +15,24 @@ mkdirSync(dir, { recursive: true });
 const state = (s: string) => writeFileSync(join(dir, 'state'), `${s}\n`);
 state('starting');
 const t0 = Date.now();
-const world = await startTestWorld({ dir });
+const imageAt = process.argv.indexOf('--image');
+const image = imageAt > 0 ? process.argv[imageAt + 1] : undefined;
+const world = await startTestWorld({ dir, ...(image ? { images: [image] } : {}) });
 copyFileSync(world.kubeconfig, join(local, 'kubeconfig'));
 console.log(`control plane and node agent up in ${Date.now() - t0} ms; kubeconfig at ${join(local, 'kubeconfig')}`);
 if (process.argv.includes('--product')) {
-  const overlay = process.env.DEIS_ETCD_OVERLAY || 'local';
-  if (!/^local(-[a-z0-9-]+)?$/.test(overlay)) {
-    throw new Error(`OVERLAY=${overlay}: the test world runs local overlays only (local, local-secure)`);
+  const name = process.env.DEIS_ETCD_OVERLAY || 'local';
+  if (!/^local(-[a-z0-9-]+)?$/.test(name)) {
+    throw new Error(`OVERLAY=${name}: the test world runs local overlays only (local, local-secure)`);
   }
-  console.log(await world.kubectl(['apply', '-k', join(repoRoot, 'kustomize/overlays', overlay)]));
+  const overlay = join(repoRoot, 'kustomize/overlays', name);
+  if (image) {
+    // the overlay with its deis/etcd image replaced, as `kustomize edit set image` would
+    const rendered = await world.kubectl(['kustomize', overlay]);
+    console.log(await world.kubectl(['apply', '-f', '-'], withImage(rendered, image)));
+  } else {
+    console.log(await world.kubectl(['apply', '-k', overlay]));
+  }
 }
 state('ready');
 let stopping = false;

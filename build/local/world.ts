@@ -28,7 +28,12 @@ async function up(product: boolean): Promise<void> {
   if (pid() && running(pid())) throw new Error('the local world is already running: make down first');
   mkdirSync(local, { recursive: true });
   const log = openSync(join(local, 'world.log'), 'w');
-  const daemon = [join(root, 'build/local/world-daemon.ts'), ...(product ? ['--product'] : [])];
+  const image = process.env.IMAGE || undefined;
+  const daemon = [
+    join(root, 'build/local/world-daemon.ts'),
+    ...(product ? ['--product'] : []),
+    ...(image ? ['--image', image] : []),
+  ];
   const child = spawn(join(root, 'node_modules/.bin/node'), daemon, { stdio: ['ignore', log, log], detached: true });
   child.unref();
   writeFileSync(pidFile, String(child.pid));

@@ -37,7 +37,7 @@ test('make -n all: bundle, docker build, docker push, then apply the dev overlay
   assert.is(r.code, 0, r.err);
   const steps = [
     /build\/bundle\.ts/,
-    new RegExp(`docker build --build-arg DEIS_ETCD_VERSION=\\S* -t ${image} \\.`),
+    new RegExp(`DOCKER=docker build/image/build\\.sh ${image} \\S*`),
     new RegExp(`docker push ${image}`),
     new RegExp(
       `build/kube/set-image\\.ts \\.local/deploy/kustomize/overlays/dev/kustomization\\.yaml deis/etcd=${image}`,

@@ -28,6 +28,10 @@ export const defaultPrograms = (): Record<string, string[]> => ({
   '/usr/local/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
 });
 
+/** Rendered manifests with every `image: deis/etcd[:tag]` replaced by `image`. */
+export const withImage = (manifests: string, image: string): string =>
+  manifests.replace(/^(\s*(?:- )?image: )deis\/etcd(?::[\w.-]+)?\s*$/gm, `$1${image}`);
+
 /** Whether a pod's Ready condition is True. */
 export const isReady = (p: k8s.V1Pod): boolean =>
   !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -46,7 +50,13 @@ export interface TestWorld {
 }
 
 export async function startTestWorld(
-  opts: { dir?: string; programs?: Record<string, string[]>; podNet?: number } = {},
+  opts: {
+    dir?: string;
+    programs?: Record<string, string[]>;
+    podNet?: number;
+    /** container mode: pods with these images run from them through podman (node-agent/image-mode.ts) */
+    images?: string[];
+  } = {},
 ): Promise<TestWorld> {
   const dir = opts.dir ?? tempDir('deis-etcd-world-');
   const cp = await startControlPlane({ dir: join(dir, 'control-plane') });
@@ -59,6 +69,7 @@ export async function startTestWorld(
     extraPath: [join(etcdTool('etcd'), '..')],
     // a second world on the machine (make up, another test run) needs its own pod addresses
     ...(opts.podNet !== undefined ? { podNet: opts.podNet } : {}),
+    ...(opts.images ? { images: opts.images } : {}),
   });
   await agent.start();
   const kc = new k8s.KubeConfig();

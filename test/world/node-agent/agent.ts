@@ -6,10 +6,15 @@
 // period, sends SIGKILL, then lets the object go. Beside the pods it runs the PV provisioner
 // (provisioner.ts), the service proxy (service-proxy.ts) and the cluster-DNS hosts file (hosts.ts);
 // tests inject faults through faults.ts. Everything is polled (no watches): pods every 300 ms.
-// Not modelled: resource limits, users (containers run as this process's user), image pulls.
+// Container mode (image-mode.ts): pods whose image is in AgentOptions.images run from that image
+// through podman instead. Memory limits are enforced through the cgroup v1 memory controller (cgroup.ts) where it is
+// writable, with OOM kills reported as OOMKilled. Not modelled: CPU limits, users (containers run
+// as this process's user), image pulls.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { containerEngine, engineEnv, runFlags } from '../containers.ts';
+import { memoryCgroups, removeAgentCgroup } from './cgroup.ts';
 import { killPod, startContainer, type ContainerContext } from './container.ts';
 import type { PodProcesses } from './faults.ts';
 import { listeningAddresses } from '../net.ts';
@@ -40,6 +45,8 @@ export class NodeAgent implements PodProcesses {
   private stopped = false;
   private loops: Promise<void>[] = [];
   private readonly errors: string[] = [];
+  /** Why memory limits are not enforced, or undefined when they are. */
+  readonly limitsUnenforced: string | undefined;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -52,7 +59,16 @@ export class NodeAgent implements PodProcesses {
     this.proxy = new ServiceProxy(this.core, (err) => this.note(err));
     mkdirSync(opts.stateDir, { recursive: true });
     this.hosts = new HostsFile(join(opts.stateDir, 'hosts'), opts.clusterDomain);
-    this.ctx = { core: this.core, opts, hostsFile: this.hosts.path };
+    const mem = opts.memoryCgroupRoot === false ? { unavailable: 'turned off' } : memoryCgroups(opts.memoryCgroupRoot);
+    this.limitsUnenforced = 'unavailable' in mem ? mem.unavailable : undefined;
+    const memory = 'root' in mem ? { root: mem.root, agentId: `deis-etcd-agent-${process.pid}` } : undefined;
+    let imageMode: ContainerContext['imageMode'];
+    if (opts.images?.length) {
+      const engine = containerEngine();
+      if (!engine) throw new Error('container mode needs podman or docker: make container-runtime installs podman');
+      imageMode = { engine, env: engineEnv(), runFlags: runFlags(), images: new Set(opts.images) };
+    }
+    this.ctx = { core: this.core, opts, hostsFile: this.hosts.path, memory, imageMode, removals: new Set() };
     // however this process ends, no pod process outlives it
     process.on('exit', () => {
       for (const run of this.runs.values()) {
@@ -105,6 +121,9 @@ export class NodeAgent implements PodProcesses {
     this.stopped = true;
     await Promise.all(this.loops);
     for (const run of this.runs.values()) await killPod(run, 2);
+    await Promise.all(this.ctx.removals ?? []);
+    for (const run of this.runs.values()) for (const c of run.containers.values()) c.cgroup?.remove();
+    if (this.ctx.memory) removeAgentCgroup(this.ctx.memory.root, this.ctx.memory.agentId);
     this.proxy.close();
     this.kubelet.close();
   }
@@ -121,6 +140,13 @@ export class NodeAgent implements PodProcesses {
     const c = container ? run.containers.get(container) : [...run.containers.values()][0];
     if (!c?.proc?.pid) throw new Error(`container of ${ns}/${pod} has no process`);
     return c.proc.pid;
+  }
+
+  /** The memory cgroup's numbers of a running pod's container (default: the first), when limits are enforced. */
+  memoryUsage(ns: string, pod: string, container?: string): { limit: number; rss: number; peak: number } | undefined {
+    const run = this.find(ns, pod);
+    const c = container ? run.containers.get(container) : [...run.containers.values()][0];
+    return c?.cgroup?.usage();
   }
 
   /** The address of a running pod. */
@@ -239,6 +265,7 @@ export class NodeAgent implements PodProcesses {
 
   /** Removes a deleted pod's directory; its containers' logs stay (logs.ts). */
   private cleanup(run: Run): void {
+    for (const c of run.containers.values()) c.cgroup?.remove();
     rmSync(run.dir, { recursive: true, force: true });
   }
 }

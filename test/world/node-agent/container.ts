@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import { MemoryCgroup, parseQuantity } from './cgroup.ts';
+import { type ImageMode, removeImageContainer, runImage } from './image-mode.ts';
 import { expand, resolveEnv } from './env.ts';
 import { nextLogFile } from './logs.ts';
 import { now, type AgentOptions, type ContainerRun, type Run } from './state.ts';
@@ -19,7 +21,16 @@ export interface ContainerContext {
   opts: AgentOptions;
   /** the cluster-DNS hosts file (hosts.ts), mounted at every container's /etc/hosts */
   hostsFile: string;
+  /** where containers' memory cgroups go (cgroup.ts), when limits are enforced */
+  memory?: { root: string; agentId: string } | undefined;
+  /** container mode (image-mode.ts): the images run through a container engine */
+  imageMode?: ImageMode | undefined;
+  /** container removals under way (container mode), awaited when the agent stops */
+  removals?: Set<Promise<void>>;
 }
+
+/** Numbers container-mode runs, so that a restart never reuses a name still being removed. */
+let imageRuns = 0;
 
 /** Single-quotes s for /bin/sh. */
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -29,26 +40,67 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
   const mounts = await materializeVolumes(ctx.core, run);
   const env = await resolveEnv(ctx.core, ctx.opts, run, c.spec);
   const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expand(a, env));
-  if (!argv.length) throw new Error(`container ${c.spec.name} has no command (images are not run here)`);
-  const mapped = ctx.opts.programs[argv[0]!];
-  const cmd = mapped ? [...mapped, ...argv.slice(1)] : argv;
-  const binds = (c.spec.volumeMounts ?? []).map((m) => {
+  const image = ctx.imageMode?.images.has(c.spec.image ?? '') ? ctx.imageMode : undefined;
+  if (!argv.length && !image) throw new Error(`container ${c.spec.name} has no command (images are not run here)`);
+  const volumeMounts = (c.spec.volumeMounts ?? []).map((m) => {
     const src = mounts.get(m.name);
     if (!src) throw new Error(`volume ${m.name} of ${run.ns}/${run.name} is not ready`);
-    const at = sq(m.mountPath);
-    const ro = m.readOnly ? ` && mount -o remount,bind,ro ${at}` : '';
-    return `mkdir -p ${at} && mount --bind ${sq(m.subPath ? join(src, m.subPath) : src)} ${at}${ro}`;
+    return { m, src: m.subPath ? join(src, m.subPath) : src };
   });
-  binds.push(`mount --bind ${sq(ctx.hostsFile)} /etc/hosts`);
-  const script = [...binds, 'exec "$@"'].join(' && ');
+  // the container's memory cgroup: process mode joins it first thing, container mode is its child
+  const limit = c.spec.resources?.limits?.memory;
+  c.cgroup = ctx.memory
+    ? new MemoryCgroup(
+        ctx.memory.root,
+        ctx.memory.agentId,
+        `${run.uid}-${c.spec.name}`,
+        limit ? parseQuantity(String(limit)) : undefined,
+      )
+    : undefined;
   mkdirSync(run.dir, { recursive: true });
   const fd = openSync(nextLogFile(ctx.opts.stateDir, run.ns, run.name, c.spec.name), 'a');
-  const proc = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cmd], {
-    env,
-    stdio: ['ignore', fd, fd],
-    detached: true,
-    cwd: c.spec.workingDir ?? '/',
-  });
+  let proc: ChildProcess;
+  if (image) {
+    const writable = new Set(
+      (run.pod.spec!.volumes ?? []).filter((v) => v.emptyDir || v.persistentVolumeClaim).map((v) => v.name),
+    );
+    c.imageContainer = `deis-etcd-pod-${run.uid.slice(0, 8)}-${c.spec.name}-${++imageRuns}`;
+    proc = runImage(image, {
+      name: c.imageContainer,
+      image: c.spec.image!,
+      argv,
+      env,
+      mounts: volumeMounts.map(({ m, src }) => ({
+        src,
+        at: m.mountPath,
+        readOnly: !!m.readOnly,
+        writable: writable.has(m.name) && !m.readOnly,
+      })),
+      hostsFile: ctx.hostsFile,
+      pod: run.pod.spec!,
+      spec: c.spec,
+      cgroupParent: c.cgroup && ctx.memory ? `/${ctx.memory.agentId}/${run.uid}-${c.spec.name}` : undefined,
+      logFd: fd,
+    });
+  } else {
+    const mapped = ctx.opts.programs[argv[0]!];
+    const cmd = mapped ? [...mapped, ...argv.slice(1)] : argv;
+    const binds = volumeMounts.map(({ m, src }) => {
+      const at = sq(m.mountPath);
+      const ro = m.readOnly ? ` && mount -o remount,bind,ro ${at}` : '';
+      return `mkdir -p ${at} && mount --bind ${sq(src)} ${at}${ro}`;
+    });
+    binds.push(`mount --bind ${sq(ctx.hostsFile)} /etc/hosts`);
+    // the shell joins the container's memory cgroup first, so everything it execs is charged there
+    if (c.cgroup) binds.unshift(`echo $$ > ${sq(c.cgroup.procsFile)}`);
+    const script = [...binds, 'exec "$@"'].join(' && ');
+    proc = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cmd], {
+      env,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+      cwd: c.spec.workingDir ?? '/',
+    });
+  }
   c.proc = proc;
   c.startedAt = now();
   c.ready = false;
@@ -62,9 +114,17 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
     } catch {
       /* none left */
     }
+    if (c.imageContainer && ctx.imageMode) {
+      const removal = removeImageContainer(ctx.imageMode, c.imageContainer);
+      ctx.removals?.add(removal);
+      void removal.then(() => ctx.removals?.delete(removal));
+    }
     c.proc = undefined;
     c.ready = false;
-    c.lastExit = { code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15), at: now() };
+    const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
+    // the kubelet's reasons: OOMKilled when the kernel killed a process of the container's cgroup
+    const reason = c.cgroup?.oomKilled() ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
+    c.lastExit = { code: exitCode, at: now(), reason };
     if (!run.killing) {
       c.restarts++;
       c.backoffUntil = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, c.restarts - 1));

@@ -2,6 +2,7 @@
 // the options it is started with.
 import type { ChildProcess } from 'node:child_process';
 import type * as k8s from '@kubernetes/client-node';
+import type { MemoryCgroup } from './cgroup.ts';
 
 export interface AgentOptions {
   kubeconfig: string;
@@ -18,6 +19,10 @@ export interface AgentOptions {
   podNet?: number;
   /** DNS domain of the pods' hosts-file names (default cluster.local) */
   clusterDomain?: string;
+  /** container mode: these images run through the container engine (podman), the rest as processes */
+  images?: string[];
+  /** the cgroup v1 memory root whose limits it enforces (default /sys/fs/cgroup/memory when writable); false: none */
+  memoryCgroupRoot?: string | false;
 }
 
 /** A pod the agent runs: its address, its state dir (volumes, logs) and its containers. */
@@ -41,7 +46,12 @@ export interface ContainerRun {
   restarts: number;
   ready: boolean;
   startedAt: string | undefined;
-  lastExit: { code: number; at: string } | undefined;
+  /** the last exit, with the kubelet's reason: Completed, Error or OOMKilled */
+  lastExit: { code: number; at: string; reason: string } | undefined;
+  /** the engine's container name in container mode (image-mode.ts) */
+  imageContainer?: string | undefined;
+  /** its memory cgroup while the limits are enforced */
+  cgroup?: MemoryCgroup | undefined;
   backoffUntil: number;
   nextProbe: number;
   waitingReason: string | undefined;

@@ -4,7 +4,9 @@ import type * as k8s from '@kubernetes/client-node';
 import type { ContainerRun, Run } from './state.ts';
 
 function containerStatus(run: Run, c: ContainerRun): k8s.V1ContainerStatus {
-  const exited = c.lastExit ? { exitCode: c.lastExit.code, finishedAt: new Date(c.lastExit.at) } : undefined;
+  const exited = c.lastExit
+    ? { exitCode: c.lastExit.code, reason: c.lastExit.reason, finishedAt: new Date(c.lastExit.at) }
+    : undefined;
   const state: k8s.V1ContainerState = c.proc
     ? { running: { startedAt: new Date(c.startedAt!) } }
     : exited && c.backoffUntil <= Date.now() && run.pod.spec!.restartPolicy === 'Never'
@@ -33,7 +35,13 @@ export async function reportStatus(core: k8s.CoreV1Api, run: Run): Promise<void>
     status: ok ? 'True' : 'False',
     lastTransitionTime: new Date(),
   });
-  const states = cs.map((c) => [c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]);
+  const states = cs.map((c) => [
+    c.ready,
+    c.restartCount,
+    Object.keys(c.state ?? {})[0],
+    c.state?.waiting?.reason,
+    c.lastState?.terminated?.reason,
+  ]);
   const key = JSON.stringify([phase, run.ip, states]);
   if (key === run.statusKey) return;
   const pod = await core.readNamespacedPod({ name: run.name, namespace: run.ns });
