@@ -126,6 +126,37 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
       throw translate(err, verb, resource, namespace);
     }
   };
+  const getOrCreateSecretData: KubeApi['getOrCreateSecretData'] = async (name, type, generate) => {
+    const read = async () => {
+      const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
+      return (
+        s &&
+        Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
+      );
+    };
+    const existing = await read();
+    if (existing) return existing;
+    try {
+      await core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: {
+            name,
+            labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' },
+          },
+          type,
+          stringData: await generate(),
+        },
+      });
+    } catch (err) {
+      const e = translate(err, 'create', 'secrets', namespace);
+      if (e.reason !== 'conflict') throw e;
+      // someone else created it first: theirs wins, so every racing start agrees on one
+    }
+    const created = await read();
+    if (!created) throw new DeisError('internal', `Secret ${name} vanished right after it was created: try again`);
+    return created;
+  };
   return {
     events: eventSink(kc, namespace),
     listPods: (selector) =>
@@ -139,67 +170,14 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
         'statefulsets',
         async () => (await apps.readNamespacedStatefulSet({ name, namespace })).spec?.replicas ?? 1,
       ),
+    // the discovery token: one key of an Opaque Secret made when absent (racing starts agree on one)
     async getOrCreateSecret(name, key, generate) {
-      const read = async () => {
-        const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
-        const b64 = s?.data?.[key];
-        return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
-      };
-      const existing = await read();
-      if (existing !== undefined) return existing;
-      try {
-        await core.createNamespacedSecret({
-          namespace,
-          body: {
-            metadata: {
-              name,
-              labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' },
-            },
-            type: 'Opaque',
-            stringData: { [key]: generate() },
-          },
-        });
-      } catch (err) {
-        const e = translate(err, 'create', 'secrets', namespace);
-        if (e.reason !== 'conflict') throw e;
-        // someone else created it first: theirs wins, so every racing start agrees on one token
-      }
-      const created = await read();
-      if (created === undefined)
+      const data = await getOrCreateSecretData(name, 'Opaque', async () => ({ [key]: generate() }));
+      const value = data[key];
+      if (value === undefined)
         throw new DeisError('internal', `Secret ${name} exists but has no '${key}' key: add one or delete the Secret`);
-      return created;
+      return value;
     },
-    async getOrCreateSecretData(name, type, generate) {
-      const read = async () => {
-        const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
-        return (
-          s &&
-          Object.fromEntries(
-            Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
-          )
-        );
-      };
-      const existing = await read();
-      if (existing) return existing;
-      try {
-        await core.createNamespacedSecret({
-          namespace,
-          body: {
-            metadata: {
-              name,
-              labels: { 'app.kubernetes.io/name': 'deis-etcd', 'app.kubernetes.io/component': 'discovery' },
-            },
-            type,
-            stringData: await generate(),
-          },
-        });
-      } catch (err) {
-        const e = translate(err, 'create', 'secrets', namespace);
-        if (e.reason !== 'conflict') throw e;
-      }
-      const created = await read();
-      if (!created) throw new DeisError('internal', `Secret ${name} vanished right after it was created: try again`);
-      return created;
-    },
+    getOrCreateSecretData,
   };
 }
