@@ -86,11 +86,17 @@ test('the final stage has no shell step: only COPY, and the etcd binaries come f
   assert.is(final.filter((i) => i.op === 'RUN').length, 0, 'distroless has no shell');
   assert.ok(final.some((i) => i.op === 'COPY' && /--from=build\b/.test(i.args)));
   const etcdCopy = ins.find((i) => i.op === 'COPY' && /--from=etcd\b/.test(i.args));
-  assert.ok(etcdCopy && /\/etcd\b/.test(etcdCopy.args) && /\/etcdctl\b/.test(etcdCopy.args), 'etcd and etcdctl copied');
+  assert.ok(
+    etcdCopy &&
+      /\/etcd\b/.test(etcdCopy.args) &&
+      /\/etcdctl\b/.test(etcdCopy.args) &&
+      /\/etcdutl\b/.test(etcdCopy.args),
+    'etcd, etcdctl and etcdutl (the snapshot checks and restores) copied',
+  );
   assert.match(
     text,
-    /cp -P dist\/bin\/deis-etcd dist\/bin\/boot dist\/bin\/discovery \/out\/bin\//,
-    'one executable, boot and discovery as links',
+    /cp -P dist\/bin\/deis-etcd dist\/bin\/boot dist\/bin\/discovery dist\/bin\/snapshot dist\/bin\/kubectl-deis_etcd \/out\/bin\//,
+    'one executable; boot, discovery, snapshot and the kubectl plugin as links',
   );
 });
 
