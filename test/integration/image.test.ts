@@ -21,7 +21,10 @@ import { freeAddress } from '../world/net.ts';
 import { tempDir, waitFor } from '../world/procs.ts';
 
 const MAX_MIB = 180;
-const eng = containerEngine();
+// the image carries etcd 3.6: the integration@3.7 pass would build and check the same image again
+const otherEtcd = !!process.env.DEIS_ETCD_TEST_ETCD && process.env.DEIS_ETCD_TEST_ETCD !== '3.6';
+const found = containerEngine();
+const eng = otherEtcd ? undefined : found;
 const image = testImage();
 const started: string[] = [];
 
@@ -88,7 +91,11 @@ test.after(async () => {
 
 if (!eng) {
   test('image tests (skipped)', () => {
-    console.log('NOTICE: image tests skipped: no podman or docker here (make container-runtime installs podman)');
+    console.log(
+      otherEtcd
+        ? `NOTICE: image tests skipped under DEIS_ETCD_TEST_ETCD=${process.env.DEIS_ETCD_TEST_ETCD}: the image carries etcd 3.6 (the default pass tests it)`
+        : 'NOTICE: image tests skipped: no podman or docker here (make container-runtime installs podman)',
+    );
   });
 } else {
   test(`the image is at most ${MAX_MIB} MiB`, async () => {

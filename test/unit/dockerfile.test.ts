@@ -87,10 +87,7 @@ test('the final stage has no shell step: only COPY, and the etcd binaries come f
   assert.ok(final.some((i) => i.op === 'COPY' && /--from=build\b/.test(i.args)));
   const etcdCopy = ins.find((i) => i.op === 'COPY' && /--from=etcd\b/.test(i.args));
   assert.ok(
-    etcdCopy &&
-      /\/etcd\b/.test(etcdCopy.args) &&
-      /\/etcdutl\b/.test(etcdCopy.args) &&
-      !/etcdctl/.test(etcdCopy.args),
+    etcdCopy && /\/etcd\b/.test(etcdCopy.args) && /\/etcdutl\b/.test(etcdCopy.args) && !/etcdctl/.test(etcdCopy.args),
     'etcd and etcdutl (the snapshot checks and restores) copied; etcdctl left out (17 MB, the size limit)',
   );
   assert.match(
