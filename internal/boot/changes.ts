@@ -10,7 +10,8 @@ import { retry } from '../retry.ts';
 import { initialCluster } from '../supervisor/etcd-args.ts';
 import { withEtcd, withLocal, type BootContext } from './context.ts';
 import type { ChangeKind } from './metrics.ts';
-import { look, memberViews, scaleOf, type Observed, type Quiet } from './observe.ts';
+import { memberViews } from './cluster-view.ts';
+import { look, scaleOf, type Observed, type Quiet } from './observe.ts';
 import type { JoinWatchdog } from './watchdog.ts';
 
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */

@@ -9,7 +9,8 @@ import { MEMBERSHIP_LOCK, removeMember } from './changes.ts';
 import { withLocal, type BootContext } from './context.ts';
 import { maintenancePass, snapshotMetrics } from './maintenance.ts';
 import { ensureAuth } from './auth.ts';
-import { memberViews, scaleOf } from './observe.ts';
+import { memberViews } from './cluster-view.ts';
+import { scaleOf } from './observe.ts';
 import { checkQuorum, type QuorumState, type QuorumVerdict } from './recover.ts';
 
 /** What the healer remembers between passes: since when each candidate's pod has been gone. */

@@ -4,6 +4,7 @@ import { DEFAULT_TOKEN_FILE } from './checks.ts';
 import type { OptionSpec } from './options.ts';
 import { tlsOptions } from './tls.ts';
 import { bootAuthOptions } from './auth.ts';
+import { maintenanceOptions } from './maintenance-options.ts';
 
 // Each flag reads the env variable envName(flag) gives; `env` marks the exceptions, `deprecatedEnv` former names.
 // `default` is the value validation applies; `defaultText` is what --help says where that is not a fixed value.
@@ -202,55 +203,7 @@ export const bootOptions = [
     default: 30,
     describe: "seconds a member's pod must be gone before the heal pass removes it",
   },
-  {
-    flag: 'auto-compaction-retention',
-    type: 'string',
-    default: '1h',
-    describe:
-      "history etcd keeps before compacting it (etcd's periodic auto-compaction), a duration like 1h or 30m; " +
-      '0 turns auto-compaction off',
-  },
-  {
-    flag: 'defrag-threshold',
-    type: 'number',
-    default: 50,
-    describe:
-      "percent of a member's database file not in use at which the leader's maintenance pass defragments it " +
-      '(one member at a time, followers first, never while a member is missing); 0 turns it off',
-  },
-  {
-    flag: 'defrag-min-size',
-    type: 'number',
-    default: 64,
-    describe: 'MiB a database file must reach before the unused share counts (a NOSPACE alarm defragments at any size)',
-  },
-  {
-    flag: 'restore-from',
-    type: 'string',
-    defaultText: 'none: a new cluster starts empty',
-    describe:
-      'when the cluster has no members (a new cluster, or a rebuild after losing every member), the first member ' +
-      'restores this snapshot and starts alone, the others join it: latest (the newest in --restore-dir), a ' +
-      'snapshot name in --restore-dir, or an absolute path. Ignored, with a warning, when the cluster has data',
-  },
-  {
-    flag: 'restore-dir',
-    type: 'string',
-    describe: 'directory (the snapshot volume) holding the snapshots --restore-from names',
-  },
-  {
-    flag: 'restore-prefix',
-    type: 'string',
-    default: 'deis-etcd',
-    describe: "name prefix of the snapshots 'latest' chooses among (the snapshot program's --prefix)",
-  },
-  {
-    flag: 'etcdutl-binary',
-    type: 'string',
-    default: 'etcdutl',
-    defaultText: 'etcdutl (on PATH)',
-    describe: "etcd's etcdutl, which checks and restores a --restore-from snapshot",
-  },
+  ...maintenanceOptions,
   ...tlsOptions,
   ...bootAuthOptions,
   { flag: 'log-level', type: 'string', default: 'info', describe: 'debug, info, warn or error' },

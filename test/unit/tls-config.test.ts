@@ -7,7 +7,8 @@ import type { RawOptions } from '../../internal/config/options.ts';
 import { parseDuration } from '../../internal/config/tls.ts';
 import { DeisError } from '../../internal/errors.ts';
 import { memberNames } from '../../internal/boot/tls.ts';
-import { healthBase, selfUrls } from '../../internal/boot/observe.ts';
+import { healthBase } from '../../internal/boot/cluster-view.ts';
+import { selfUrls } from '../../internal/boot/observe.ts';
 import { validateDiscovery } from '../../internal/config/discovery.ts';
 import { discoveryNames } from '../../internal/discovery/tls.ts';
 

@@ -1,0 +1,81 @@
+// The running cluster as this member sees it: which candidate endpoints answer etcd's /health (a quick
+// HTTP look), the member list, each member's health, and the endpoints of the healthy ones.
+import type { BootConfig } from '../config/boot.ts';
+import { isReason } from '../errors.ts';
+import type { EtcdApi, Member } from '../etcd/client.ts';
+import type { MemberView, Observation } from '../membership/decide.ts';
+import type { Sources } from './observe.ts';
+
+/**
+ * Where the etcd behind a client URL answers /health without a client certificate: the client URL
+ * itself, or with --tls the same host's metrics listener (--etcd-metrics-port, plain http).
+ */
+export function healthBase(cfg: BootConfig, clientUrl: string): string {
+  if (!cfg.tls.enabled) return clientUrl;
+  return `http://${new URL(clientUrl).hostname}:${cfg.etcdMetricsPort}`;
+}
+
+/** Members with their health: a member is healthy when one of its client URLs answers a status call. */
+export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
+  return Promise.all(
+    members.map(async (m) => {
+      let healthy = false;
+      for (const u of m.clientUrls) {
+        try {
+          await etcd.status(u);
+          healthy = true;
+          break;
+        } catch {
+          /* next URL */
+        }
+      }
+      return { id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner, healthy };
+    }),
+  );
+}
+
+/** The cluster as the candidates show it: who answers, the member list and the healthy endpoints. */
+export async function observeCluster(
+  src: Pick<Sources, 'cfg' | 'self' | 'fetch' | 'connect'>,
+  candidates: string[],
+): Promise<{ cluster: Observation['cluster']; members: Member[] | undefined; endpoints: string[] }> {
+  const { cfg, self } = src;
+  // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
+  // its IP) would otherwise stall the gRPC member list until its timeout
+  const answering = (
+    await Promise.all(
+      candidates.map(async (u) => {
+        try {
+          await src.fetch(`${healthBase(cfg, u)}/health`, { signal: AbortSignal.timeout(1000) });
+          return u;
+        } catch {
+          return undefined;
+        }
+      }),
+    )
+  ).filter((u): u is string => !!u);
+  let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
+  let members: Member[] | undefined;
+  const endpoints: string[] = [];
+  if (answering.length) {
+    const etcd = src.connect(answering);
+    try {
+      const list = await etcd.memberList();
+      members = list.members;
+      const views = await memberViews(etcd, list.members);
+      cluster = { reachable: true, clusterId: list.clusterId, members: views };
+      // only members that answered: a dead member's URL would stall every call that tries it
+      for (const m of list.members) {
+        if (views.find((v) => v.id === m.id)?.healthy)
+          for (const u of m.clientUrls) if (u !== self.clientUrl) endpoints.push(u);
+      }
+    } catch (err) {
+      // a wrong root password (--auth) does not heal by waiting
+      if (isReason(err, 'auth-failed')) throw err;
+      // processes answer but the cluster has no quorum (or is still forming): alive, not reachable
+    } finally {
+      etcd.close();
+    }
+  }
+  return { cluster, members, endpoints };
+}
