@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { members, type Members } from '../helpers/members.ts';
-import { tempDir, waitFor, within } from '../world/procs.ts';
+import { sleep, tempDir, waitFor, within } from '../world/procs.ts';
 import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
 
 const ns = 'deis-etcd';
@@ -143,7 +143,7 @@ test('the leader cut off from its peers for 12 s: the others elect a leader and 
       for (let i = 0; i < 10; i++) await c.put(`cut/${i}`).value(String(i)).exec();
       return true;
     });
-    await new Promise((r) => setTimeout(r, 12_000));
+    await sleep(12_000); // the partition's length (a fault duration, not a wait for a state)
   } finally {
     heal();
   }
