@@ -54,11 +54,17 @@ function stuck(ctx: BootContext, loop: Loop, reason: string, seen: Observed): vo
 }
 
 const again = (sleepMs: number): Step => ({ kind: 'again', sleepMs });
+/**
+ * The pause before looking again while waiting or after a failed join: 250 ms, doubling each round
+ * up to 2 s. Short, because what is waited for (a learner's promotion, a leader, the strict
+ * reconfiguration window) usually ends within seconds; bounded, because each look costs a few calls.
+ */
+const backoff = (loop: Loop): Step => again(250 * 2 ** Math.min(loop.round, 3));
 
 export const handlers: { [K in Plan['kind']]: Handler<K> } = {
   async wait(ctx, plan, seen, loop) {
     stuck(ctx, loop, plan.reason, seen);
-    return again(Math.min(5000, 500 * 2 ** Math.min(loop.round, 3)));
+    return backoff(loop);
   },
   async fail(_ctx, plan) {
     throw new DeisError('config', plan.reason);
@@ -109,6 +115,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       ctx.log.warn('stale registration of mine dropped', { memberId: id });
     }
     if (cfg.restoreFrom) return bootstrapFromSnapshot(ctx, loop, cfg.restoreFrom);
+    ctx.member.bootstrapping = true; // the heartbeat says so: the others do not probe an etcd that waits for them
     await ctx.heartbeat.ensure();
     const args = [
       '--discovery-token',
@@ -131,7 +138,7 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
       if (!(err instanceof DeisError && err.retryable)) throw err;
       stuck(ctx, loop, `joining failed: ${err.message}`, seen);
       ctx.log.warn('join attempt failed; deciding again', { err });
-      return again(1000);
+      return backoff(loop);
     }
   },
 };

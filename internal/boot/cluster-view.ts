@@ -15,12 +15,21 @@ export function healthBase(cfg: BootConfig, clientUrl: string): string {
   return `http://${new URL(clientUrl).hostname}:${cfg.etcdMetricsPort}`;
 }
 
-/** Members with their health: a member is healthy when one of its client URLs answers a status call. */
-export async function memberViews(etcd: EtcdApi, members: Member[]): Promise<MemberView[]> {
+/**
+ * Members with their health: a member is healthy when one of its client URLs answers a status call.
+ * URLs in `silent` did not answer an HTTP look just before; they are not asked again (a dead
+ * member's status call would wait for its gRPC connection to fail).
+ */
+export async function memberViews(
+  etcd: EtcdApi,
+  members: Member[],
+  silent: ReadonlySet<string> = new Set(),
+): Promise<MemberView[]> {
   return Promise.all(
     members.map(async (m) => {
       let healthy = false;
       for (const u of m.clientUrls) {
+        if (silent.has(u)) continue;
         try {
           await etcd.status(u);
           healthy = true;
@@ -54,6 +63,7 @@ export async function observeCluster(
       }),
     )
   ).filter((u): u is string => !!u);
+  const silent = new Set(candidates.filter((u) => !answering.includes(u)));
   let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
   let members: Member[] | undefined;
   const endpoints: string[] = [];
@@ -62,7 +72,7 @@ export async function observeCluster(
     try {
       const list = await etcd.memberList();
       members = list.members;
-      const views = await memberViews(etcd, list.members);
+      const views = await memberViews(etcd, list.members, silent);
       cluster = { reachable: true, clusterId: list.clusterId, members: views };
       // only members that answered: a dead member's URL would stall every call that tries it
       for (const m of list.members) {

@@ -4,7 +4,7 @@
 import type { BootConfig } from '../config/boot.ts';
 import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
-import { Registry } from '../discovery/registry.ts';
+import { Registry, type Heartbeat } from '../discovery/registry.ts';
 import { resolveToken } from '../discovery/token.ts';
 import { DEFAULT_TOKEN_SECRET } from '../config/checks.ts';
 import { advertiseAddress, statefulSetOrdinal } from '../identity/identity.ts';
@@ -58,8 +58,8 @@ export interface BootContext extends Omit<BootDeps, 'kube' | 'log' | 'connect'> 
   readonly heartbeat: LeaseKeeper;
   /** The announcement that this pod waits without member data (read by a quorum-loss recovery). */
   readonly noData: LeaseKeeper;
-  /** Filled in once this member's etcd runs. */
-  readonly member: { id?: string; clusterId?: string };
+  /** Filled in once this member's etcd runs; `bootstrapping` while it starts a new cluster through discovery. */
+  readonly member: { id?: string; clusterId?: string; bootstrapping?: boolean };
   /** One client for this member's own etcd, kept for the passes that run every second (closed at exit). */
   readonly local: { client?: EtcdApi };
   /** Where the time to ready went (phases.ts). */
@@ -119,13 +119,14 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
     log.warn('no discovery endpoint: this member can restart or join a running cluster but not bootstrap one', {});
   }
   const member: BootContext['member'] = {};
-  const record = () => ({
+  const record = (): Heartbeat => ({
     name: self.name,
     memberId: member.id ?? '',
     clusterId: member.clusterId ?? '',
     peerUrl: self.peerUrl,
     clientUrl: self.clientUrl,
     at: new Date(clock.now()).toISOString(),
+    ...(member.bootstrapping && !member.id ? { bootstrapping: true as const } : {}),
   });
   const reg = registry;
   const heartbeat = new LeaseKeeper(reg && (() => reg.heartbeat(record)), log, 'heartbeat');

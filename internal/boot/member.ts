@@ -94,9 +94,16 @@ function promoteWhileStarting(
 export async function becomeReady(ctx: BootContext, child: Child, start: Start): Promise<void> {
   const { cfg, self, clock, log } = ctx;
   const watch = new JoinWatchdog(ctx);
+  // A starting etcd accepts connections before it answers (a bootstrap waits for the discovery round):
+  // each look is short, so readiness is seen soon after etcd has it; a look that runs out doubles the
+  // next one's time (up to 2 s), so that a slow machine still gets its answer.
+  let lookMs = 250;
   const healthy = async () => {
     if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
-    return etcdHealthy(ctx.fetch, self.healthUrl);
+    const t0 = performance.now();
+    const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
+    if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
+    return ok;
   };
   const stop = new AbortController();
   void child.exited.then(() => stop.abort());
@@ -110,7 +117,7 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   early?.catch(() => undefined); // awaited below; failing first must not go unhandled
   try {
     await ctx.phases.time('etcd-start', () =>
-      waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000),
+      waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000, 100),
     );
   } catch (err) {
     stop.abort();

@@ -103,7 +103,21 @@ export function candidateEndpoints(
     if (p.ip && p.name !== self.name) urls.add(`${cfg.scheme}://${urlHost(p.ip)}:${cfg.clientPort}`);
   for (const u of cfg.clusterEndpoints) urls.add(u);
   urls.delete(self.clientUrl);
+  for (const u of bootstrappingPeers(self, reg)) urls.delete(u);
   return [...urls];
+}
+
+/**
+ * Client URLs of peers that are bootstrapping a new cluster with this round of discovery: their
+ * heartbeat says so and the round is still open (fewer registrations than the size), so no cluster
+ * can have formed from it. Their etcd accepts connections but answers nothing until the round is
+ * full; probing them would only wait out the probe's timeout. A member of an existing cluster never
+ * writes that mark, so it is always probed.
+ */
+export function bootstrappingPeers(self: Pick<Self, 'name'>, reg: RegistrySnapshot | undefined): string[] {
+  if (!reg || reg.cluster || reg.size === undefined) return [];
+  if (reg.members.filter((r) => r.name !== self.name).length >= reg.size) return [];
+  return reg.heartbeats.filter((h) => h.bootstrapping && !h.memberId && h.name !== self.name).map((h) => h.clientUrl);
 }
 
 /** This pod's StatefulSet, ordinal and the set's replicas; undefined without them (or unreadable). */

@@ -53,6 +53,11 @@ export interface Heartbeat {
   peerUrl: string;
   clientUrl: string;
   at: string;
+  /**
+   * Written by a member about to start a new cluster through discovery, until its etcd has a member
+   * ID: its etcd then listens but does not answer until the round is full, so nobody should probe it.
+   */
+  bootstrapping?: true;
 }
 export interface ClusterRecord {
   clusterId: string;
