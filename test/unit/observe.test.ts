@@ -50,7 +50,11 @@ test('candidates: a bootstrapping peer of an open round is not probed, by its he
 test('candidates: once the round is full, or a cluster is recorded, every peer is probed again', async () => {
   const all = ['http://127.0.0.1:2379', 'http://127.0.0.2:2379'];
   const full = open({
-    members: [registered('etcd-0', '127.0.0.1', 5), registered('etcd-1', '127.0.0.2', 6), registered('x', '127.0.0.9', 7)],
+    members: [
+      registered('etcd-0', '127.0.0.1', 5),
+      registered('etcd-1', '127.0.0.2', 6),
+      registered('x', '127.0.0.9', 7),
+    ],
   });
   assert.equal(await candidates(full), all);
   assert.equal(await candidates(open({ cluster: { clusterId: 'c1', at: '' } })), all);
