@@ -51,18 +51,20 @@ export async function observeCluster(
   const { cfg, self } = src;
   // a quick HTTP look first: members that are still starting (bootstrapping peers, a pod that just got
   // its IP) would otherwise stall the gRPC member list until its timeout
-  const answering = (
-    await Promise.all(
-      candidates.map(async (u) => {
-        try {
-          await src.fetch(`${healthBase(cfg, u)}/health`, { signal: AbortSignal.timeout(1000) });
-          return u;
-        } catch {
-          return undefined;
-        }
-      }),
-    )
-  ).filter((u): u is string => !!u);
+  const look = async (urls: string[]) =>
+    (
+      await Promise.all(
+        urls.map(async (u) => {
+          try {
+            await src.fetch(`${healthBase(cfg, u)}/health`, { signal: AbortSignal.timeout(1000) });
+            return u;
+          } catch {
+            return undefined;
+          }
+        }),
+      )
+    ).filter((u): u is string => !!u);
+  const answering = await look(candidates);
   const silent = new Set(candidates.filter((u) => !answering.includes(u)));
   let cluster: Observation['cluster'] = { reachable: false, anyAlive: answering.length > 0 };
   let members: Member[] | undefined;
@@ -72,6 +74,13 @@ export async function observeCluster(
     try {
       const list = await etcd.memberList();
       members = list.members;
+      // members no candidate named (my previous incarnation's URL, say) get the same quick look: a dead
+      // one refuses at once, where its status call would wait for the gRPC connection to fail
+      const unseen = [...new Set(list.members.flatMap((m) => m.clientUrls))].filter(
+        (u) => !candidates.includes(u) && u !== self.clientUrl,
+      );
+      const unseenAnswering = await look(unseen);
+      for (const u of unseen) if (!unseenAnswering.includes(u)) silent.add(u);
       const views = await memberViews(etcd, list.members, silent);
       cluster = { reachable: true, clusterId: list.clusterId, members: views };
       // only members that answered: a dead member's URL would stall every call that tries it

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { candidateEndpoints } from '../../internal/boot/observe.ts';
-import { memberViews } from '../../internal/boot/cluster-view.ts';
+import { memberViews, observeCluster } from '../../internal/boot/cluster-view.ts';
 import type { Heartbeat, RegistrySnapshot } from '../../internal/discovery/registry.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
@@ -74,6 +74,26 @@ test('member views: a URL that just failed its HTTP look is not asked for its st
   const told = (await memberViews(etcd, members, new Set(['http://127.0.0.3:2379']))).map((v) => v.healthy);
   assert.equal(asked, [true, true, true]);
   assert.equal(told, [true, true, false], 'etcd-2 counts as silent without a status call');
+});
+
+test('observe: members no candidate named get the quick HTTP look too, and a silent one counts as unhealthy', async () => {
+  const c = new FakeCluster();
+  for (const n of [1, 2, 3]) c.addMember(n);
+  c.members[2]!.healthy = false;
+  const f = await fakeBoot({ name: 'etcd-4', 'advertise-host': '127.0.0.4' }, { cluster: c });
+  const looked: string[] = [];
+  const fetch: typeof c.fetch = (url, init) => {
+    looked.push(url);
+    return c.fetch(url, init);
+  };
+  const seen = await observeCluster({ ...f.ctx, fetch }, ['http://127.0.0.1:2379']);
+  assert.equal(looked.sort(), [
+    'http://127.0.0.1:2379/health',
+    'http://127.0.0.2:2379/health',
+    'http://127.0.0.3:2379/health',
+  ]);
+  assert.ok(seen.cluster.reachable && seen.cluster.members.map((m) => m.healthy).join() === 'true,true,false');
+  assert.equal(seen.endpoints, ['http://127.0.0.1:2379', 'http://127.0.0.2:2379']);
 });
 
 test.run();
