@@ -31,7 +31,7 @@ export type EtcdReason =
   | 'permission-denied';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error' | 'not-proxyable';
 export type DiscoveryReason = 'bad-size-key';
-export type BootReason = 'join-stalled';
+export type BootReason = 'join-stalled' | 'publish-lost';
 export type Reason = EtcdReason | KubeReason | DiscoveryReason | BootReason;
 
 export class DeisError extends Error {

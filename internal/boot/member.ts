@@ -1,7 +1,7 @@
 // Starting this member's etcd from a plan and bringing it to ready: spawn, wait for health, learn
 // its member and cluster IDs (written to the data dir's marker for the next restart), record a new
 // cluster in the registry, promote a learner through the voters, write the first heartbeat.
-import { isReason } from '../errors.ts';
+import { DeisError, isReason } from '../errors.ts';
 import { retry } from '../retry.ts';
 import { etcdHealthy, startChild, waitUntil, type Child } from '../supervisor/supervisor.ts';
 import { compactionArgs, discoveryTlsArgs, etcdEnv, memberArgs } from '../supervisor/etcd-args.ts';
@@ -14,6 +14,13 @@ import { markerPath, type Marker } from './observe.ts';
 /** How long etcd gets to stop after SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 20_000;
 const JOIN_ATTEMPTS = 3;
+/**
+ * How long a promoted member may go without publishing itself before its etcd is restarted (once).
+ * A learner whose first publish was applied by the cluster inside the snapshot it received never
+ * sees that entry applied locally and retries only after etcd's request timeout (7 s); a restarted
+ * etcd publishes again at once. Upstream: the same family as etcd-io/etcd#16436 (open).
+ */
+const PUBLISH_GRACE_MS = 1500;
 
 /**
  * Decides, starts etcd and brings it to ready; a join that stalls is given up (learner removed, data
@@ -29,10 +36,20 @@ export async function startMember(
     const t0 = ctx.clock.now();
     const start = await prepare(ctx);
     if (!start) return undefined;
-    const child = spawnEtcd(ctx, binary, start);
+    let child = spawnEtcd(ctx, binary, start);
     onChild(child);
     try {
-      await becomeReady(ctx, child, start);
+      try {
+        await becomeReady(ctx, child, start);
+      } catch (err) {
+        if (!isReason(err, 'publish-lost')) throw err;
+        ctx.log.warn('restarting etcd once: it has not published itself since its promotion', { err });
+        await child.stop(STOP_GRACE_MS);
+        const restart: Start = { ...start, plan: 'restart' }; // its data dir has the member now
+        child = spawnEtcd(ctx, binary, restart);
+        onChild(child);
+        await becomeReady(ctx, child, restart);
+      }
       if (start.plan === 'join') ctx.metrics.observe('deis_etcd_join_duration_seconds', (ctx.clock.now() - t0) / 1000);
       return { child, start };
     } catch (err) {
@@ -98,11 +115,19 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   // each look is short, so readiness is seen soon after etcd has it; a look that runs out doubles the
   // next one's time (up to 2 s), so that a slow machine still gets its answer.
   let lookMs = 250;
+  let promotedAt: number | undefined;
   const healthy = async () => {
     if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
     const t0 = performance.now();
     const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
     if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
+    if (!ok && start.plan === 'join' && promotedAt !== undefined && clock.now() - promotedAt > PUBLISH_GRACE_MS)
+      throw new DeisError(
+        'membership',
+        `etcd has not published itself ${PUBLISH_GRACE_MS} ms after its promotion ` +
+          '(its publish was applied inside the snapshot it received)',
+        { reason: 'publish-lost', retryable: true },
+      );
     return ok;
   };
   const stop = new AbortController();
@@ -114,7 +139,10 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
           promoteWhileStarting(ctx, { ...start, memberId }, watch, AbortSignal.any([stop.signal, ctx.signal])),
         )
       : undefined;
-  early?.catch(() => undefined); // awaited below; failing first must not go unhandled
+  early?.then(
+    () => void (promotedAt = clock.now()),
+    () => undefined, // awaited below; failing first must not go unhandled
+  );
   try {
     await ctx.phases.time('etcd-start', () =>
       waitUntil('etcd is healthy', healthy, child, clock, cfg.startTimeoutS * 1000, 100),

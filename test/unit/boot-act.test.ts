@@ -213,6 +213,29 @@ test('join: promotion starts with etcd, before it is healthy (a learner stuck pu
   assert.is(f.ctx.member.id, '4');
 });
 
+test('join: a promoted member that does not publish itself within the grace fails with publish-lost', async () => {
+  const cluster = threeMembers();
+  // promoted, but its publish was applied inside the snapshot it received: it stays unhealthy
+  cluster.addMember(4, { isLearner: true, healthy: false, inSync: true });
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
+  const err = await rejects(
+    becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
+    /has not published itself 1500 ms after its promotion/,
+  );
+  assert.is((err as DeisError).reason, 'publish-lost');
+  assert.equal(cluster.calls, ['promote 4']);
+  // a restart (plan 'restart') never gives up that way: it waits for health until --start-timeout
+  await rejects(
+    becomeReady(f.ctx, runningChild(), {
+      plan: 'restart',
+      args: [],
+      endpoints: ['http://127.0.0.1:2379'],
+      memberId: '4',
+    }),
+    /etcd is healthy: not reached within 10 s/,
+  );
+});
+
 test('join: promoting stops when etcd exits before it is healthy', async () => {
   const cluster = threeMembers();
   cluster.addMember(4, { isLearner: true, healthy: false, inSync: false });
