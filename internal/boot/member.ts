@@ -140,7 +140,9 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
         )
       : undefined;
   early?.then(
-    () => void (promotedAt = clock.now()),
+    () => {
+      promotedAt = clock.now();
+    },
     () => undefined, // awaited below; failing first must not go unhandled
   );
   try {
