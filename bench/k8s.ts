@@ -37,8 +37,13 @@ export interface K8sResults {
   split: PhaseMs[];
 }
 
-export async function k8sBench(reps: number, log: (m: string) => void): Promise<K8sResults> {
-  const w = await startTestWorld();
+/** `programs`: the image's entrypoints mapped to what runs them (the world's default: Node from source). */
+export async function k8sBench(
+  reps: number,
+  log: (m: string) => void,
+  programs?: Record<string, string[]>,
+): Promise<K8sResults> {
+  const w = await startTestWorld({ programs });
   const rendered = execFileSync(kubeTool('kubectl'), ['kustomize', join(repoRoot, 'kustomize/overlays/local')], {
     encoding: 'utf8',
   });

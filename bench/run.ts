@@ -2,7 +2,9 @@
 // own floor, on this machine, in one run. Not a test: it prints a markdown table and writes
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
-// Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30)
+// Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
+// BENCH_FLOOR_REPS (default 15), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
+// Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cpus, totalmem } from 'node:os';
@@ -15,12 +17,17 @@ import { freeAddress } from '../test/world/net.ts';
 import { etcdVersion } from '../test/world/tools.ts';
 import { k8sBench } from './k8s.ts';
 import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
-import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const reps = Number(process.env.BENCH_REPS ?? 5);
+const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 15);
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
+const root = new URL('..', import.meta.url).pathname;
+const runtime = process.env.BENCH_RUNTIME === 'source' ? 'source' : 'executable';
+/** How the measured boots run: the executable built from this tree at the start, or from source. */
+const bootLauncher = runtime === 'executable' ? [join(root, 'dist/bin/boot')] : undefined;
+const ready = (b: BootProcess) => waitReady(b, 90_000, 100);
 
 interface Stat {
   median: number;
@@ -80,8 +87,9 @@ async function cluster(logDir: string) {
   const disc = await startDiscovery({ size: 3, logDir });
   const t0 = performance.now();
   const boots: BootProcess[] = [];
-  for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) boots.push(await startBoot({ name, discovery: disc, logDir }));
-  await Promise.all(boots.map((b) => waitReady(b)));
+  for (const name of ['etcd-0', 'etcd-1', 'etcd-2'])
+    boots.push(await startBoot({ name, discovery: disc, logDir, launcher: bootLauncher }));
+  await Promise.all(boots.map(ready));
   const ms = performance.now() - t0;
   collectPhases('cold', boots);
   return {
@@ -169,16 +177,21 @@ async function main(): Promise<void> {
     etcd: etcdVersion(),
     machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
     reps,
+    runtime,
   };
+  // the bundles and the executable from this tree, so that no stale build is measured
+  log('building the bundles and the executable');
+  execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
   const floors: number[] = [],
     singles: number[] = [],
     colds: number[] = [],
     heals: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    log(`rep ${i + 1}/${reps}: floor, single, cold`);
+  // the floor and one member's start are cheap and spread widely (etcd's first election): more samples
+  for (let i = 0; i < Math.max(reps, floorReps); i++) {
+    log(`rep ${i + 1}: floor, single${i < reps ? ', cold' : ''}`);
     floors.push(await floor());
     singles.push(await singleStart());
-    colds.push(await coldDirect());
+    if (i < reps) colds.push(await coldDirect());
   }
   log('heal, availability and overhead');
   const logDir = mkdtempSync(join(tmpdir(), 'deis-etcd-bench-'));
@@ -195,6 +208,9 @@ async function main(): Promise<void> {
     const idx = i % 3;
     const victim = c.boots[idx]!;
     const heal = async () => {
+      // a running cluster is past etcd's strict-reconfiguration window (a MemberAdd needs the leader
+      // connected to a quorum for the last 5 s): back-to-back heals would measure that window instead
+      if (i > 0) await new Promise((r) => setTimeout(r, 5500));
       victim.proc.kill('SIGKILL');
       await victim.proc.exited;
       const t0 = performance.now();
@@ -203,8 +219,9 @@ async function main(): Promise<void> {
         discovery: c.disc,
         logDir,
         host: await freeAddress([2379, 2380, 8080]),
+        launcher: bootLauncher,
       });
-      await waitReady(c.boots[idx]);
+      await ready(c.boots[idx]);
       await waitFor(
         'no stale member',
         async () => {
@@ -215,6 +232,10 @@ async function main(): Promise<void> {
         100,
       );
       heals.push(performance.now() - t0);
+      if (performance.now() - t0 > 5000) {
+        log(`heal ${i + 1} took ${Math.round(performance.now() - t0)} ms; logs kept in ${logDir}`);
+        keepLogs = true;
+      }
       collectPhases('heal', [c.boots[idx]]);
     };
     try {
@@ -238,9 +259,6 @@ async function main(): Promise<void> {
 
   // overhead: one boot (size 1) per runtime, spawn to ready and RSS once steady
   log('overhead per runtime');
-  const root = new URL('..', import.meta.url).pathname;
-  if (!existsSync(join(root, 'dist/bin/boot')))
-    execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
   const runtimes: Record<string, string[]> = {
     'node, from source': [join(root, 'node_modules/.bin/node'), join(root, 'cmd/boot/main.ts')],
     'node dist/boot.cjs': [join(root, 'node_modules/.bin/node'), join(root, 'dist/boot.cjs')],
@@ -256,7 +274,7 @@ async function main(): Promise<void> {
       const disc = await startDiscovery({ size: 1, logDir: dir });
       const t0 = performance.now();
       const b = await startBoot({ name: 'solo-0', discovery: disc, logDir: dir, size: 1, launcher });
-      await waitReady(b);
+      await ready(b);
       readies.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 3000));
       rsses.push(rssMiB(b.proc.child.pid!));
@@ -270,7 +288,16 @@ async function main(): Promise<void> {
   let k8s: Awaited<ReturnType<typeof k8sBench>> | undefined;
   if (process.env.BENCH_K8S !== '0') {
     log('kubernetes: apply, heal, scale');
-    k8s = await k8sBench(reps, log);
+    const exe = (name: string) => [join(root, 'dist/bin', name)];
+    k8s = await k8sBench(
+      reps,
+      log,
+      runtime === 'executable'
+        ? Object.fromEntries(
+            ['/bin', '/usr/local/bin'].flatMap((d) => ['boot', 'discovery'].map((n) => [`${d}/${n}`, exe(n)])),
+          )
+        : undefined,
+    );
     const { phases: k8sPhases, split, ...times } = k8s;
     results.kubernetes = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stat(v)]));
     phaseSamples['k8s heal'] = k8sPhases;

@@ -156,7 +156,7 @@ export async function startBoot(opts: {
 }
 
 /** Waits until boot's /readyz answers 200 (its etcd is a healthy voting member). */
-export async function waitReady(b: BootProcess, timeoutMs = 90_000): Promise<void> {
+export async function waitReady(b: BootProcess, timeoutMs = 90_000, intervalMs = 250): Promise<void> {
   await waitFor(
     `${b.name} ready`,
     async () => {
@@ -168,6 +168,6 @@ export async function waitReady(b: BootProcess, timeoutMs = 90_000): Promise<voi
       }
     },
     timeoutMs,
-    250,
+    intervalMs,
   );
 }
