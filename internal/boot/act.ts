@@ -150,7 +150,14 @@ async function bootstrapFromSnapshot(ctx: BootContext, loop: Loop, from: string)
       if ((await look(ctx, quietOf(ctx, loop))).plan.kind !== 'bootstrap') return false;
       const started = ctx.clock.now();
       const r = await restore(
-        { from, dir: cfg.restoreDir, prefix: cfg.restorePrefix, etcdutl: cfg.etcdutlBinary },
+        {
+          from,
+          dir: cfg.restoreDir,
+          s3: cfg.restoreS3,
+          env: ctx.env,
+          prefix: cfg.restorePrefix,
+          etcdutl: cfg.etcdutlBinary,
+        },
         { name: ctx.self.name, peerUrl: ctx.self.peerUrl, dataDir: cfg.dataDir, clusterToken: clusterToken(cfg.name) },
       );
       ctx.log.warn('snapshot restored: this member starts alone, the others join it', {
