@@ -15,6 +15,13 @@ export const snapshotOptions = [
     describe: "comma-separated client URLs of the cluster's members (a follower is snapshotted when there is one)",
   },
   {
+    flag: 'client-tls-dir',
+    type: 'string',
+    describe:
+      'directory holding the client certificate for a cluster with TLS (ca.crt, tls.crt, tls.key: the ' +
+      'deis-etcd-client-tls Secret mounted); the default endpoint is then https',
+  },
+  {
     flag: 'dir',
     type: 'string',
     describe:
@@ -48,6 +55,8 @@ export const snapshotOptions = [
 
 export interface SnapshotConfig {
   readonly endpoints: readonly string[];
+  /** ca.crt, tls.crt and tls.key of a client certificate (a TLS cluster). */
+  readonly clientTlsDir: string | undefined;
   /** The snapshot volume, or with `s3` the staging dir ('' : the temp dir). */
   readonly dir: string;
   /** Upload to this bucket instead of keeping the snapshots in `dir`. */
@@ -70,8 +79,11 @@ export function validateSnapshot(raw: RawOptions, env: NodeJS.ProcessEnv): Snaps
     .map((s) => s.trim())
     .filter(Boolean);
   for (const u of endpoints) checkUrl(u, opt.source('endpoints'), p);
+  const clientTlsDir = opt.optStr('client-tls-dir');
   if (!endpoints.length && env.DEIS_ETCD_SERVICE_HOST) {
-    endpoints = [`http://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
+    endpoints = [
+      `${clientTlsDir ? 'https' : 'http'}://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`,
+    ];
   }
   if (!endpoints.length) {
     p.add('no etcd endpoints: set --endpoints (DEIS_ETCD_ENDPOINTS) or run beside the deis-etcd Service');
@@ -90,6 +102,7 @@ export function validateSnapshot(raw: RawOptions, env: NodeJS.ProcessEnv): Snaps
   }
   const cfg: SnapshotConfig = {
     endpoints,
+    clientTlsDir,
     dir: dir ?? '',
     s3,
     prefix,
