@@ -50,6 +50,14 @@ async function runJob(name: string): Promise<{ condition: string; log: string }>
 }
 
 test.before(async () => {
+  await setUp().catch((err: unknown) => {
+    // uvu does not print a failed before hook: say it here
+    console.error('backup e2e: setting up failed:', err);
+    throw err;
+  });
+});
+
+async function setUp(): Promise<void> {
   [world, s3] = await Promise.all([startTestWorld(), startS3Server()]);
   m = members(world, ns);
   await s3.createBucket(bucket);
@@ -64,7 +72,7 @@ test.before(async () => {
   await m.withClient(async (c) => {
     for (let i = 0; i < keys; i++) await c.put(`b/k${i}`).value(`value-${i}`);
   }, 60_000);
-});
+}
 test.after(async () => {
   await world?.stop();
   await s3?.stop();
