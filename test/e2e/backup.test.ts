@@ -62,12 +62,10 @@ async function setUp(): Promise<void> {
   m = members(world, ns);
   await s3.createBucket(bucket);
   await apply('backup');
-  await world.kubectl(
-    ['create', 'secret', 'generic', 'deis-etcd-backup-credentials', '-n', ns, '--from-env-file=/dev/stdin'],
-    Object.entries(s3.env)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n'),
-  );
+  await world.core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name: 'deis-etcd-backup-credentials' }, stringData: s3.env },
+  });
   await m.converged(3, { timeoutMs: 180_000, dns: true });
   await m.withClient(async (c) => {
     for (let i = 0; i < keys; i++) await c.put(`b/k${i}`).value(`value-${i}`);
