@@ -49,6 +49,19 @@ async function runJob(name: string): Promise<{ condition: string; log: string }>
   return { condition, log: logs.join('\n') };
 }
 
+/** Sets the secret key in the credentials Secret the Job reads. */
+const setSecretKey = (key: string) =>
+  world.kubectl([
+    'patch',
+    'secret',
+    'deis-etcd-backup-credentials',
+    '-n',
+    ns,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ stringData: { AWS_SECRET_ACCESS_KEY: key } }),
+  ]);
+
 test.before(async () => {
   await setUp().catch((err: unknown) => {
     // uvu does not print a failed before hook: say it here
@@ -90,16 +103,7 @@ test('a Job from the CronJob uploads a checked snapshot; retention deletes the o
 test('wrong credentials: the Job fails with one clear line, the cluster is unaffected', async () => {
   const id = await m.converged(3, { dns: true });
   const before = await s3.keys(bucket);
-  await world.kubectl([
-    'patch',
-    'secret',
-    'deis-etcd-backup-credentials',
-    '-n',
-    ns,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ stringData: { AWS_SECRET_ACCESS_KEY: 'wrong' } }),
-  ]);
+  await setSecretKey('wrong');
   try {
     const { condition, log } = await runJob('snapshot-bad');
     assert.is(condition, 'Failed', log);
@@ -110,16 +114,7 @@ test('wrong credentials: the Job fails with one clear line, the cluster is unaff
     assert.equal(await s3.keys(bucket), before, 'nothing uploaded, nothing deleted');
     assert.is(await m.converged(3, { dns: true }), id, 'the same cluster');
   } finally {
-    await world.kubectl([
-      'patch',
-      'secret',
-      'deis-etcd-backup-credentials',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ stringData: { AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } }),
-    ]);
+    await setSecretKey(s3.secretAccessKey);
   }
 });
 
