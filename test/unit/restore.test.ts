@@ -61,6 +61,19 @@ test('another member holds the lock (it restores): nothing restored here, look a
   assert.is(calls.length, 0);
 });
 
+test('another member restored already (its heartbeat, its etcd not up yet): no second restore, look again', async () => {
+  const { f, calls } = await emptyWorld({ ...me0, name: 'etcd-1', 'advertise-host': '127.0.0.2' });
+  // what the first restorer leaves once it released the lock: its heartbeat, and no registered cluster
+  const hb = { name: 'etcd-0', clientUrl: 'http://127.0.0.1:2379', peerUrl: 'http://127.0.0.1:2380' };
+  await f.discovery.connect(['http://127.0.0.200:2381']).put('/_etcd/registry/tok/status/etcd-0', JSON.stringify(hb));
+  const loop = { round: 0, quietSince: undefined, stuckSince: undefined };
+  const { seen, plan } = await look(f.ctx, quietOf(f.ctx, loop));
+  assert.is(plan.kind, 'bootstrap', 'the decision alone would bootstrap: no cluster answers, none recorded');
+  const step = await handlers.bootstrap(f.ctx, plan as Extract<typeof plan, { kind: 'bootstrap' }>, seen, loop);
+  assert.equal(step, { kind: 'again', sleepMs: 1000 });
+  assert.is(calls.length, 0, 'no second restore: that would be a second cluster');
+});
+
 test('a refused snapshot stops boot with its one-line error; nothing starts', async () => {
   const { f } = await emptyWorld();
   f.ctx.restore = async () => {
