@@ -7,12 +7,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEtcdCluster, type EtcdCluster } from '../world/etcd.ts';
 import { freeAddress } from '../world/net.ts';
-import { programEnv, runToExit, startBoot, startDiscovery, waitReady, type BootProcess } from '../world/programs.ts';
-import { tempDir, within } from '../world/procs.ts';
+import {
+  nodeBin as node,
+  programEnv,
+  runToExit,
+  startBoot,
+  startDiscovery,
+  waitReady,
+  type BootProcess,
+} from '../world/programs.ts';
+import { startProcess, tempDir, within } from '../world/procs.ts';
+import { bundle } from '../../build/bundle.ts';
 import { startS3Server, type S3Server } from '../world/s3.ts';
 import { etcdTool } from '../world/tools.ts';
 
@@ -69,6 +78,25 @@ test('a snapshot is uploaded under the folder; retention deletes the oldest of i
   ]);
   assert.equal(readdirSync(staging), [], 'nothing left in the staging dir');
   assert.not.match(r.log, s3.secretAccessKey, 'the secret key is never logged');
+});
+
+test('the bundle (what the executable embeds) uploads from a dir with nothing beside it: the SDK is bundled', async () => {
+  const out = tempDir('deis-etcd-dist-');
+  const built = await bundle({ outDir: out, version: 'test' });
+  const lonely = tempDir('deis-etcd-lonely-');
+  copyFileSync(built.find((b) => b.name === 'deis-etcd')!.path, join(lonely, 'deis-etcd.cjs'));
+  const before = await s3.keys(bucket);
+  const env = { ...snapshotEnv(tempDir(), { DEIS_ETCD_KEEP: '100' }), NODE_PATH: '' };
+  const proc = startProcess('bundle-snapshot', node, [join(lonely, 'deis-etcd.cjs'), 'snapshot'], {
+    env,
+    logDir,
+    cwd: lonely,
+  });
+  const code = await within(60_000, 'the bundled snapshot to exit', proc.exited);
+  assert.is(code, 0, proc.log());
+  const added = (await s3.keys(bucket)).filter((k) => !before.includes(k));
+  assert.is(added.length, 1, proc.log());
+  uploaded = added[0]!; // now the newest: what `latest` restores below
 });
 
 const badRuns: { name: string; env: () => Promise<Record<string, string>>; code: number; want: RegExp }[] = [
