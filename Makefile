@@ -20,7 +20,7 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(NPM_STAMP) ## install the npm packages (Node 24 comes from the node@24 package)
 
 .PHONY: tools
-tools: ## build the pinned etcd 3.6/3.7, Kubernetes, porcupine and promtool binaries into the tool cache (once), install nftables
+tools: ## build the pinned etcd 3.6/3.7, Kubernetes, porcupine, promtool and SeaweedFS binaries into the tool cache (once), install nftables
 	$(TOOLS) all
 	build/tools/system.sh nft:nftables
 

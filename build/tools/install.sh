@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pinned test-world tools (etcd 3.6 + 3.7, the Kubernetes control plane and kubectl, the
-# porcupine linearizability checker of the chaos suite) from their Go modules through the Go module proxy into a cache outside the repo. Idempotent: a tool whose
+# porcupine linearizability checker of the chaos suite, promtool, SeaweedFS's S3 server) from their Go modules through the Go module proxy into a cache outside the repo. Idempotent: a tool whose
 # binaries exist and report the pinned version is left alone. Test-world only: the product is TypeScript.
 #
-# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|porcupine|promtool|dir NAME]   (default: all)
-#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool) without building.
+# Usage: build/tools/install.sh [all|etcd|etcd-3.6|etcd-3.7|kubernetes|porcupine|promtool|seaweedfs|dir NAME]   (default: all)
+#   dir NAME prints the bin directory of NAME (etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool, seaweedfs) without building.
 # Env:   DEIS_ETCD_TOOLS_DIR  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/deis-etcd/tools)
 set -euo pipefail
 
@@ -23,7 +23,8 @@ bindir() {
     kubernetes) echo "$root/kubernetes-$KUBERNETES_VERSION/bin" ;;
     porcupine) echo "$root/porcupine-$PORCUPINE_VERSION/bin" ;;
     promtool) echo "$root/promtool-$PROMETHEUS_VERSION/bin" ;;
-    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool)" ;;
+    seaweedfs) echo "$root/seaweedfs-$SEAWEEDFS_VERSION/bin" ;;
+    *) die "unknown tool '$1' (known: etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool, seaweedfs)" ;;
   esac
 }
 
@@ -161,14 +162,44 @@ install_promtool() {
   say "promtool $v: built in $((SECONDS - start)) s"
 }
 
+# The test world's S3-compatible object store (the snapshot program's uploads, the backup e2e): SeaweedFS's
+# `weed` from its Go module. `weed version` names the release inside the source, not the module's pseudo
+# version, so a stamp file next to the binary records the module version it was built from. Its go.mod
+# replaces one module; replace directives of a dependency do not apply to the wrapper, so it is copied.
+install_seaweedfs() {
+  local v=$SEAWEEDFS_VERSION bin; bin=$(bindir seaweedfs)
+  if verify "$bin/weed" "version" version && [[ $(cat "$bin/weed.module" 2>/dev/null) == "$v" ]]; then
+    say "seaweedfs $v: cached in $bin"; return
+  fi
+  need_go
+  local start=$SECONDS work; work="$(dirname "$bin")/src"
+  say "seaweedfs $v: building into $bin (a cold build takes several minutes on 2 cores)"
+  wrapper "$work" "github.com/seaweedfs/seaweedfs@$v"
+  local gomod
+  gomod=$(cd "$work" && go mod download -json "github.com/seaweedfs/seaweedfs@$v" 2>"$work/fetch.log" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+  [[ -n $gomod && -f $gomod ]] ||
+    die "cannot download github.com/seaweedfs/seaweedfs@$v through the Go module proxy (GOPROXY=$(go env GOPROXY)); see $work/fetch.log"
+  local edits=() r
+  while read -r r; do [[ -n $r ]] && edits+=("-replace=$r"); done < <(sed -n 's#^replace \([^ ]*\) => \([^ ]*\) \(v[^ ]*\)$#\1=\2@\3#p' "$gomod")
+  ((${#edits[@]} == 0)) || (cd "$work" && go mod edit "${edits[@]}")
+  (cd "$work" && GOFLAGS=-mod=mod go get "github.com/seaweedfs/seaweedfs/weed@$v" >/dev/null 2>>"$work/fetch.log") ||
+    die "cannot resolve github.com/seaweedfs/seaweedfs@$v through the Go module proxy (GOPROXY=$(go env GOPROXY)); see $work/fetch.log"
+  GOFLAGS=-mod=mod build "$work" "$bin" "" weed=github.com/seaweedfs/seaweedfs/weed
+  verify "$bin/weed" "version" version || die "$bin/weed version does not run"
+  echo "$v" >"$bin/weed.module"
+  rm -rf "$work"
+  say "seaweedfs $v: built in $((SECONDS - start)) s"
+}
+
 case ${1:-all} in
-  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes; install_porcupine; install_promtool ;;
+  all) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION"; install_kubernetes; install_porcupine; install_promtool; install_seaweedfs ;;
   etcd) install_etcd "$ETCD_36_VERSION"; install_etcd "$ETCD_37_VERSION" ;;
   etcd-3.6) install_etcd "$ETCD_36_VERSION" ;;
   etcd-3.7) install_etcd "$ETCD_37_VERSION" ;;
   kubernetes) install_kubernetes ;;
   porcupine) install_porcupine ;;
   promtool) install_promtool ;;
+  seaweedfs) install_seaweedfs ;;
   dir) bindir "${2:?dir needs a tool name}" ;;
-  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool, dir NAME)" ;;
+  *) die "unknown target '$1' (all, etcd, etcd-3.6, etcd-3.7, kubernetes, porcupine, promtool, seaweedfs, dir NAME)" ;;
 esac

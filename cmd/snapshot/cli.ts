@@ -1,8 +1,14 @@
 // snapshot: take, check and keep one snapshot of a deis-etcd cluster (see internal/snapshot/run.ts).
 import { runProgram } from '../../internal/cli.ts';
 import { snapshotOptions, validateSnapshot } from '../../internal/config/snapshot.ts';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeisError } from '../../internal/errors.ts';
 import { connectEtcd } from '../../internal/etcd/client.ts';
+import { openBucket } from '../../internal/s3/bucket.ts';
 import { dirStore } from '../../internal/snapshot/dir-store.ts';
+import { s3Store } from '../../internal/snapshot/s3-store.ts';
 import { runSnapshot } from '../../internal/snapshot/run.ts';
 import { snapshotStatus } from '../../internal/supervisor/etcdutl.ts';
 
@@ -10,19 +16,38 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return runProgram(
     {
       name: 'snapshot',
-      summary: 'take a snapshot of a deis-etcd cluster, check it with etcdutl, keep it and apply retention',
+      summary:
+        'take a snapshot of a deis-etcd cluster, check it with etcdutl, keep it (a directory or an S3 bucket) ' +
+        'and apply retention',
       options: snapshotOptions,
       validate: validateSnapshot,
       run: (cfg, rt) =>
         runSnapshot({
           ...rt,
           cfg,
-          connect: (endpoints) => connectEtcd({ endpoints }),
-          store: dirStore(cfg.dir),
+          connect: (endpoints) =>
+            connectEtcd({ endpoints, ...(cfg.clientTlsDir ? { tls: readClientTls(cfg.clientTlsDir) } : {}) }),
+          store: cfg.s3 ? s3Store(openBucket(cfg.s3, rt.env), cfg.s3, cfg.dir || tmpdir()) : dirStore(cfg.dir),
           status: (file) => snapshotStatus(cfg.etcdutlBinary, file),
         }),
     },
     argv,
     env,
   );
+}
+
+/** The client certificate in `dir` (the deis-etcd-client-tls Secret's layout). */
+function readClientTls(dir: string): { ca: string; cert: string; key: string } {
+  const read = (name: string) => {
+    try {
+      return readFileSync(join(dir, name), 'utf8');
+    } catch (err) {
+      throw new DeisError(
+        'environment',
+        `cannot read ${name} in --client-tls-dir ${dir} (${(err as NodeJS.ErrnoException).code}): mount the deis-etcd-client-tls Secret there`,
+        { cause: err },
+      );
+    }
+  };
+  return { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key') };
 }

@@ -145,7 +145,8 @@ export const handlers: { [K in Plan['kind']]: Handler<K> } = {
 
 /**
  * The bootstrap of a cluster with no members when a snapshot is configured: under the registry's
- * lock (so that one member restores), decide again; if it is still a bootstrap, restore the snapshot
+ * lock (so that one member restores), decide again; if it is still a bootstrap and no other member
+ * has a heartbeat (the one that restored before us, whose etcd is still starting), restore the snapshot
  * into the data dir and start from it as a one-member cluster (etcd ignores the initial-cluster flags
  * once it has a WAL). The others then see its heartbeat and join it as learners.
  */
@@ -154,10 +155,22 @@ async function bootstrapFromSnapshot(ctx: BootContext, loop: Loop, from: string)
   const restore = ctx.restore ?? restoreSnapshot;
   const done = await ctx
     .registry!.withLock(async () => {
-      if ((await look(ctx, quietOf(ctx, loop))).plan.kind !== 'bootstrap') return false;
+      const { seen, plan } = await look(ctx, quietOf(ctx, loop));
+      if (plan.kind !== 'bootstrap') return false;
+      // another member's heartbeat: it restored under this lock before us and its etcd is not up yet
+      // (the registry records no cluster for a restore); a second restore would be a second cluster
+      const d = seen.obs.discovery;
+      if (d.reachable && d.heartbeats.length) return false;
       const started = ctx.clock.now();
       const r = await restore(
-        { from, dir: cfg.restoreDir, prefix: cfg.restorePrefix, etcdutl: cfg.etcdutlBinary },
+        {
+          from,
+          dir: cfg.restoreDir,
+          s3: cfg.restoreS3,
+          env: ctx.env,
+          prefix: cfg.restorePrefix,
+          etcdutl: cfg.etcdutlBinary,
+        },
         { name: ctx.self.name, peerUrl: ctx.self.peerUrl, dataDir: cfg.dataDir, clusterToken: clusterToken(cfg.name) },
       );
       ctx.log.warn('snapshot restored: this member starts alone, the others join it', {

@@ -6,6 +6,7 @@ import type { RawOptions } from './options.ts';
 import { OptionReader, Problems } from './reader.ts';
 import { validateTls, type TlsConfig } from './tls.ts';
 import { validateBootAuth, type BootAuthConfig } from './auth.ts';
+import { readS3, type S3Config } from './s3-options.ts';
 
 export { bootOptions } from './boot-options.ts';
 import { urlHost } from '../net.ts';
@@ -85,6 +86,8 @@ export interface BootConfig {
   /** A snapshot for a cluster with no members: 'latest', a name in restoreDir, or an absolute path. */
   readonly restoreFrom: string | undefined;
   readonly restoreDir: string | undefined;
+  /** The bucket --restore-from names its snapshot in (instead of restoreDir). */
+  readonly restoreS3: S3Config | undefined;
   readonly restorePrefix: string;
   readonly etcdutlBinary: string;
   /** TLS for etcd's client and peer URLs and for boot's own clients (off by default). */
@@ -176,6 +179,7 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
     defragMinBytes: opt.int('defrag-min-size', 0, 1024 * 1024) * 1024 * 1024,
     restoreFrom: opt.optStr('restore-from'),
     restoreDir: opt.optStr('restore-dir'),
+    restoreS3: readS3(opt, p),
     restorePrefix: opt.str('restore-prefix'),
     etcdutlBinary: opt.str('etcdutl-binary'),
     tls,
@@ -216,8 +220,10 @@ export function validateBoot(raw: RawOptions, env: NodeJS.ProcessEnv): BootConfi
   if (from && !from.startsWith('/')) {
     if (from !== 'latest' && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(from))
       p.add(`${opt.source('restore-from')} must be latest, a snapshot name or an absolute path, not '${from}'`);
-    else if (!cfg.restoreDir)
-      p.add(`${opt.source('restore-from')} '${from}' needs --restore-dir, the directory holding the snapshots`);
+    else if (!cfg.restoreDir && !cfg.restoreS3)
+      p.add(`${opt.source('restore-from')} '${from}' needs --s3-bucket or --restore-dir, where the snapshots are`);
+    else if (cfg.restoreDir && cfg.restoreS3)
+      p.add(`${opt.source('restore-from')} '${from}': set --s3-bucket or --restore-dir, not both`);
   }
   p.check('boot');
   return Object.freeze(cfg);

@@ -1,6 +1,7 @@
 // boot's maintenance and restore options: etcd's auto-compaction, the leader's defragmentation rule and
 // the snapshot a cluster with no members restores (spread into boot's table, boot-options.ts).
 import type { OptionSpec } from './options.ts';
+import { s3Options } from './s3-options.ts';
 
 export const maintenanceOptions = [
   {
@@ -31,14 +32,15 @@ export const maintenanceOptions = [
     defaultText: 'none: a new cluster starts empty',
     describe:
       'when the cluster has no members (a new cluster, or a rebuild after losing every member), the first member ' +
-      'restores this snapshot and starts alone, the others join it: latest (the newest in --restore-dir), a ' +
-      'snapshot name in --restore-dir, or an absolute path. Ignored, with a warning, when the cluster has data',
+      'restores this snapshot and starts alone, the others join it: latest (the newest in --s3-bucket or ' +
+      '--restore-dir), a snapshot name there, or an absolute path. Ignored, with a warning, when the cluster has data',
   },
   {
     flag: 'restore-dir',
     type: 'string',
     describe: 'directory (the snapshot volume) holding the snapshots --restore-from names',
   },
+  ...s3Options,
   {
     flag: 'restore-prefix',
     type: 'string',

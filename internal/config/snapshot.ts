@@ -2,6 +2,7 @@
 import { checkUrl } from './checks.ts';
 import type { OptionSpec, RawOptions } from './options.ts';
 import { OptionReader, Problems } from './reader.ts';
+import { readS3, s3Options, type S3Config } from './s3-options.ts';
 import { urlHost } from '../net.ts';
 import type { Level } from '../log/log.ts';
 
@@ -14,10 +15,20 @@ export const snapshotOptions = [
     describe: "comma-separated client URLs of the cluster's members (a follower is snapshotted when there is one)",
   },
   {
+    flag: 'client-tls-dir',
+    type: 'string',
+    describe:
+      'directory holding the client certificate for a cluster with TLS (ca.crt, tls.crt, tls.key: the ' +
+      'deis-etcd-client-tls Secret mounted); the default endpoint is then https',
+  },
+  {
     flag: 'dir',
     type: 'string',
-    describe: 'directory (a mounted volume) the snapshots are written to and kept in (required)',
+    describe:
+      'directory (a mounted volume) the snapshots are kept in; with --s3-bucket, where each is staged before ' +
+      'its upload (default: the temp dir)',
   },
+  ...s3Options,
   {
     flag: 'prefix',
     type: 'string',
@@ -44,7 +55,12 @@ export const snapshotOptions = [
 
 export interface SnapshotConfig {
   readonly endpoints: readonly string[];
+  /** ca.crt, tls.crt and tls.key of a client certificate (a TLS cluster). */
+  readonly clientTlsDir: string | undefined;
+  /** The snapshot volume, or with `s3` the staging dir ('' : the temp dir). */
   readonly dir: string;
+  /** Upload to this bucket instead of keeping the snapshots in `dir`. */
+  readonly s3: S3Config | undefined;
   readonly prefix: string;
   readonly keep: number;
   /** 0: no age limit. */
@@ -63,14 +79,21 @@ export function validateSnapshot(raw: RawOptions, env: NodeJS.ProcessEnv): Snaps
     .map((s) => s.trim())
     .filter(Boolean);
   for (const u of endpoints) checkUrl(u, opt.source('endpoints'), p);
+  const clientTlsDir = opt.optStr('client-tls-dir');
   if (!endpoints.length && env.DEIS_ETCD_SERVICE_HOST) {
-    endpoints = [`http://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`];
+    endpoints = [
+      `${clientTlsDir ? 'https' : 'http'}://${urlHost(env.DEIS_ETCD_SERVICE_HOST)}:${env.DEIS_ETCD_SERVICE_PORT ?? '2379'}`,
+    ];
   }
   if (!endpoints.length) {
     p.add('no etcd endpoints: set --endpoints (DEIS_ETCD_ENDPOINTS) or run beside the deis-etcd Service');
   }
   const dir = opt.optStr('dir');
-  if (!dir) p.add('no snapshot destination: set --dir (DEIS_ETCD_DIR) to a mounted volume');
+  const s3 = readS3(opt, p);
+  if (!dir && !s3)
+    p.add(
+      'no snapshot destination: set --s3-bucket (DEIS_ETCD_S3_BUCKET) or --dir (DEIS_ETCD_DIR) to a mounted volume',
+    );
   const prefix = opt.str('prefix');
   if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(prefix)) {
     p.add(
@@ -79,7 +102,9 @@ export function validateSnapshot(raw: RawOptions, env: NodeJS.ProcessEnv): Snaps
   }
   const cfg: SnapshotConfig = {
     endpoints,
+    clientTlsDir,
     dir: dir ?? '',
+    s3,
     prefix,
     keep: opt.int('keep', 1, 10000),
     maxAgeHours: opt.int('max-age', 0, 24 * 3650),

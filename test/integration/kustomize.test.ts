@@ -183,6 +183,37 @@ test('auth component: both programs with --auth, members mount the passwords and
   );
 });
 
+test('backup component (production): the snapshot CronJob uploads with the bucket settings and credentials, over TLS; the members read the same settings', () => {
+  const objs = render('production');
+  const cron = find(objs, 'CronJob', 'deis-etcd-snapshot');
+  const sts = find(objs, 'StatefulSet', 'deis-etcd');
+  assert.ok(cron, 'the CronJob is in the production overlay');
+  assert.is(cron.spec.schedule, '17 */6 * * *');
+  assert.is(cron.spec.concurrencyPolicy, 'Forbid');
+  const pod = cron.spec.jobTemplate.spec.template.spec;
+  const c = pod.containers[0];
+  assert.equal(c.command, ['/bin/snapshot']);
+  assert.is(c.image, sts.spec.template.spec.containers[0].image, "the members' image");
+  assert.is(pod.restartPolicy, 'Never');
+  assert.is(pod.securityContext.runAsNonRoot, true);
+  assert.is(c.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(c.envFrom, [
+    { configMapRef: { name: 'deis-etcd-backup' } },
+    { secretRef: { name: 'deis-etcd-backup-credentials' } },
+  ]);
+  assert.is(env(c, 'DEIS_ETCD_CLIENT_TLS_DIR'), '/var/run/secrets/deis/etcd/client');
+  assert.ok((pod.volumes as Obj[]).some((v) => v.secret?.secretName === 'deis-etcd-client-tls'));
+  const settings = find(objs, 'ConfigMap', 'deis-etcd-backup').data as Record<string, string>;
+  assert.ok(
+    Object.keys(settings).every((k) => k.startsWith('DEIS_ETCD_S3_')),
+    'only keys boot accepts too',
+  );
+  assert.equal(sts.spec.template.spec.containers[0].envFrom, [
+    { configMapRef: { name: 'deis-etcd-backup' } },
+    { secretRef: { name: 'deis-etcd-backup-credentials', optional: true } },
+  ]);
+});
+
 test('local and dev stay plain http (TLS is a component, off by default)', () => {
   for (const o of ['local', 'dev']) {
     const member = containerOf(render(o), 'StatefulSet', 'deis-etcd');

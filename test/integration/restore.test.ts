@@ -62,57 +62,54 @@ const restoreEnv = (from: string) => ({
   DEIS_ETCD_ETCDUTL_BINARY: etcdTool('etcdutl'),
 });
 
-// In the integration@3.7 pass this test failed once in two clean-clone CI runs on a loaded machine (all
-// three boots Ready, yet the member list not three voters for 90 s) and passed in three idle runs; until
-// that is understood (issue #14) it runs in the default pass only, which prints the members and each
-// boot's membership lines when it fails.
-const unsettled = process.env.DEIS_ETCD_TEST_ETCD === '3.7';
-if (unsettled) console.log('NOTICE: the restore-to-three-voters test is skipped under etcd 3.7 (see the comment)');
-(unsettled ? test.skip : test)(
-  'a new cluster restores the latest snapshot: every key is back, three voters',
-  async () => {
-    const disc = await startDiscovery({ size: 3, logDir });
-    discs.push(disc);
-    for (const name of ['etcd-0', 'etcd-1', 'etcd-2'])
-      boots.push(await startBoot({ name, discovery: disc, logDir, env: restoreEnv('latest') }));
-    await Promise.all(boots.map((b) => waitReady(b, 120_000)));
-    const c = new Etcd3({ hosts: boots.map((b) => b.clientUrl), dialTimeout: 2000 });
-    try {
-      let seen = '';
-      await waitFor(
-        'three voters',
-        async () => {
-          const { members } = await within(5000, 'member list', c.cluster.memberList({ linearizable: true }));
-          seen = members.map((m) => `${m.name || '(unstarted)'}:${m.ID}${m.isLearner ? ':learner' : ''}`).join(' ');
-          return members.length === 3 && members.every((m) => !m.isLearner);
-        },
-        90_000,
-        500,
-      ).catch((err: unknown) => {
-        // which members, and what each boot said about joining, for the failure message
-        const said = boots.map((b) =>
-          b.proc
-            .log()
-            .split('\n')
-            .filter(
-              (l) => /decided|member added|promot|removed|restor|stall|exiting/.test(l) && !l.includes('"msg":"etcd"'),
-            )
-            .slice(-12)
-            .join('\n'),
-        );
-        throw new Error(`${String(err)}; members: ${seen}\n${said.join('\n---\n')}`);
-      });
-      const got = await c.getAll().prefix('k').strings();
-      assert.is(Object.keys(got).length, keys);
-      for (let i = 0; i < keys; i++) assert.is(got[`k${i}`], `value-${i}`);
-      assert.is(await c.get('after-snapshot').string(), null, 'a write after the snapshot is not there');
-    } finally {
-      c.close();
-    }
-    const restorers = boots.filter((b) => b.proc.log().includes('"msg":"snapshot restored'));
-    assert.is(restorers.length, 1, 'exactly one member restored');
-  },
-);
+// This test once failed in the integration@3.7 pass on a loaded machine (all three boots Ready, the
+// member list not three voters). A cause found in the code (not seen in that run's logs, which were
+// not kept): a second member could restore too, between the first one's release of the registry lock
+// and its etcd answering, and form a second one-member cluster; fixed in act.ts (another member's
+// heartbeat under the lock means it restored; unit: restore.test.ts). On failure it prints the members
+// and each boot's membership lines.
+test('a new cluster restores the latest snapshot: every key is back, three voters', async () => {
+  const disc = await startDiscovery({ size: 3, logDir });
+  discs.push(disc);
+  for (const name of ['etcd-0', 'etcd-1', 'etcd-2'])
+    boots.push(await startBoot({ name, discovery: disc, logDir, env: restoreEnv('latest') }));
+  await Promise.all(boots.map((b) => waitReady(b, 120_000)));
+  const c = new Etcd3({ hosts: boots.map((b) => b.clientUrl), dialTimeout: 2000 });
+  try {
+    let seen = '';
+    await waitFor(
+      'three voters',
+      async () => {
+        const { members } = await within(5000, 'member list', c.cluster.memberList({ linearizable: true }));
+        seen = members.map((m) => `${m.name || '(unstarted)'}:${m.ID}${m.isLearner ? ':learner' : ''}`).join(' ');
+        return members.length === 3 && members.every((m) => !m.isLearner);
+      },
+      90_000,
+      500,
+    ).catch((err: unknown) => {
+      // which members, and what each boot said about joining, for the failure message
+      const said = boots.map((b) =>
+        b.proc
+          .log()
+          .split('\n')
+          .filter(
+            (l) => /decided|member added|promot|removed|restor|stall|exiting/.test(l) && !l.includes('"msg":"etcd"'),
+          )
+          .slice(-12)
+          .join('\n'),
+      );
+      throw new Error(`${String(err)}; members: ${seen}\n${said.join('\n---\n')}`);
+    });
+    const got = await c.getAll().prefix('k').strings();
+    assert.is(Object.keys(got).length, keys);
+    for (let i = 0; i < keys; i++) assert.is(got[`k${i}`], `value-${i}`);
+    assert.is(await c.get('after-snapshot').string(), null, 'a write after the snapshot is not there');
+  } finally {
+    c.close();
+  }
+  const restorers = boots.filter((b) => b.proc.log().includes('"msg":"snapshot restored'));
+  assert.is(restorers.length, 1, 'exactly one member restored');
+});
 
 const badRows: { name: string; make: () => string; want: RegExp }[] = [
   {

@@ -52,6 +52,7 @@ const rules: { name: string; module: RegExp; allowed: RegExp }[] = [
     module: /^@peculiar\/x509$|^reflect-metadata$/,
     allowed: /^internal\/tls\//,
   },
+  { name: '@aws-sdk only in internal/s3', module: /^@aws-sdk\//, allowed: /^internal\/s3\// },
   { name: 'yargs only in internal/config', module: /^yargs/, allowed: /^internal\/config\// },
 ];
 for (const rule of rules) {

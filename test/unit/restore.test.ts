@@ -32,7 +32,8 @@ test('no members anywhere: the first member restores under the lock and starts f
   assert.is(start?.plan, 'restart');
   assert.equal(start?.args, [], 'no discovery flags: etcd starts from the restored WAL');
   assert.is(calls.length, 1);
-  assert.equal(calls[0]!.src, { from: 'latest', dir: '/snap', prefix: 'deis-etcd', etcdutl: 'etcdutl' });
+  const { env: _env, ...src } = calls[0]!.src;
+  assert.equal(src, { from: 'latest', dir: '/snap', s3: undefined, prefix: 'deis-etcd', etcdutl: 'etcdutl' });
   assert.equal(calls[0]!.to, {
     name: 'etcd-0',
     peerUrl: 'http://127.0.0.1:2380',
@@ -58,6 +59,19 @@ test('another member holds the lock (it restores): nothing restored here, look a
   const step = await handlers.bootstrap(f.ctx, plan as Extract<typeof plan, { kind: 'bootstrap' }>, seen, loop);
   assert.equal(step, { kind: 'again', sleepMs: 1000 });
   assert.is(calls.length, 0);
+});
+
+test('another member restored already (its heartbeat, its etcd not up yet): no second restore, look again', async () => {
+  const { f, calls } = await emptyWorld({ ...me0, name: 'etcd-1', 'advertise-host': '127.0.0.2' });
+  // what the first restorer leaves once it released the lock: its heartbeat, and no registered cluster
+  const hb = { name: 'etcd-0', clientUrl: 'http://127.0.0.1:2379', peerUrl: 'http://127.0.0.1:2380' };
+  await f.discovery.connect(['http://127.0.0.200:2381']).put('/_etcd/registry/tok/status/etcd-0', JSON.stringify(hb));
+  const loop = { round: 0, quietSince: undefined, stuckSince: undefined };
+  const { seen, plan } = await look(f.ctx, quietOf(f.ctx, loop));
+  assert.is(plan.kind, 'bootstrap', 'the decision alone would bootstrap: no cluster answers, none recorded');
+  const step = await handlers.bootstrap(f.ctx, plan as Extract<typeof plan, { kind: 'bootstrap' }>, seen, loop);
+  assert.equal(step, { kind: 'again', sleepMs: 1000 });
+  assert.is(calls.length, 0, 'no second restore: that would be a second cluster');
 });
 
 test('a refused snapshot stops boot with its one-line error; nothing starts', async () => {

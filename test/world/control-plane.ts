@@ -191,7 +191,7 @@ export async function startControlPlane(opts: { dir?: string; host?: string } = 
         `--service-account-private-key-file=${f('sa.key')}`,
         `--root-ca-file=${f('ca.crt')}`,
         '--use-service-account-credentials=false',
-        '--controllers=deployment-controller,replicaset-controller,statefulset-controller,namespace-controller,garbage-collector-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,pod-garbage-collector-controller',
+        '--controllers=deployment-controller,replicaset-controller,statefulset-controller,namespace-controller,garbage-collector-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,pod-garbage-collector-controller,job-controller,cronjob-controller,ttl-after-finished-controller',
         `--service-cluster-ip-range=${SERVICE_RANGE}`,
         '--v=1',
       ],

@@ -60,3 +60,8 @@ export function porcupineTool(): string {
 export function promtoolTool(): string {
   return binary(join(toolsRoot(), `promtool-${pinned().PROMETHEUS_VERSION}`, 'bin'), 'promtool');
 }
+
+/** Path of SeaweedFS's `weed` (the test world's S3-compatible store, built by `make tools`). */
+export function seaweedTool(): string {
+  return binary(join(toolsRoot(), `seaweedfs-${pinned().SEAWEEDFS_VERSION}`, 'bin'), 'weed');
+}

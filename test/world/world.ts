@@ -24,6 +24,7 @@ const run = promisify(execFile);
 export const defaultPrograms = (): Record<string, string[]> => ({
   '/bin/boot': [node, join(repoRoot, 'cmd/boot/main.ts')],
   '/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
+  '/bin/snapshot': [node, join(repoRoot, 'cmd/snapshot/main.ts')],
   '/usr/local/bin/boot': [node, join(repoRoot, 'cmd/boot/main.ts')],
   '/usr/local/bin/discovery': [node, join(repoRoot, 'cmd/discovery/main.ts')],
 });

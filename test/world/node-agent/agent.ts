@@ -25,7 +25,7 @@ import { probe } from './probes.ts';
 import { provisionVolumes } from './provisioner.ts';
 import { ServiceProxy } from './service-proxy.ts';
 import { newRun, now, type AgentOptions, type Run } from './state.ts';
-import { reportStatus } from './status.ts';
+import { exitedForGood, reportStatus } from './status.ts';
 
 export type { AgentOptions } from './state.ts';
 
@@ -227,8 +227,7 @@ export class NodeAgent implements PodProcesses {
   private async tend(run: Run): Promise<void> {
     for (const c of run.containers.values()) {
       if (!c.proc && Date.now() >= c.backoffUntil) {
-        const policy = run.pod.spec!.restartPolicy ?? 'Always';
-        if (c.lastExit && (policy === 'Never' || (policy === 'OnFailure' && c.lastExit.code === 0))) continue;
+        if (exitedForGood(run, c)) continue;
         try {
           await startContainer(this.ctx, run, c);
         } catch (err) {

@@ -13,6 +13,7 @@ import { MemoryCgroup, parseQuantity } from './cgroup.ts';
 import { type ImageMode, removeImageContainer, runImage } from './image-mode.ts';
 import { expand, resolveEnv } from './env.ts';
 import { nextLogFile } from './logs.ts';
+import { exitedForGood } from './status.ts';
 import { now, type AgentOptions, type ContainerRun, type Run } from './state.ts';
 import { materializeVolumes } from './volumes.ts';
 
@@ -125,7 +126,7 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
     // the kubelet's reasons: OOMKilled when the kernel killed a process of the container's cgroup
     const reason = c.cgroup?.oomKilled() ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
     c.lastExit = { code: exitCode, at: now(), reason };
-    if (!run.killing) {
+    if (!run.killing && !exitedForGood(run, c)) {
       c.restarts++;
       c.backoffUntil = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(5, c.restarts - 1));
     }

@@ -1,7 +1,14 @@
-// A pod's status as the kubelet reports it: phase, hostIP/podIP, container states and restart counts,
+// A pod's status as the kubelet reports it: phase (Succeeded or Failed once a Job's containers exited
+// for good), hostIP/podIP, container states and restart counts,
 // and the Ready/ContainersReady conditions from the readiness probes; written only when it changed.
 import type * as k8s from '@kubernetes/client-node';
 import type { ContainerRun, Run } from './state.ts';
+
+/** Whether a container exited for good: its pod's restartPolicy does not start it again. */
+export function exitedForGood(run: Run, c: ContainerRun): boolean {
+  const policy = run.pod.spec!.restartPolicy ?? 'Always';
+  return !c.proc && !!c.lastExit && (policy === 'Never' || (policy === 'OnFailure' && c.lastExit.code === 0));
+}
 
 function containerStatus(run: Run, c: ContainerRun): k8s.V1ContainerStatus {
   const exited = c.lastExit
@@ -9,7 +16,7 @@ function containerStatus(run: Run, c: ContainerRun): k8s.V1ContainerStatus {
     : undefined;
   const state: k8s.V1ContainerState = c.proc
     ? { running: { startedAt: new Date(c.startedAt!) } }
-    : exited && c.backoffUntil <= Date.now() && run.pod.spec!.restartPolicy === 'Never'
+    : exited && exitedForGood(run, c)
       ? { terminated: exited }
       : { waiting: { reason: c.lastExit ? 'CrashLoopBackOff' : (c.waitingReason ?? 'ContainerCreating') } };
   return {
@@ -29,7 +36,15 @@ export async function reportStatus(core: k8s.CoreV1Api, run: Run): Promise<void>
   const cs = [...run.containers.values()].map((c) => containerStatus(run, c));
   const allReady = cs.every((c) => c.ready);
   const anyRunning = cs.some((c) => c.state?.running);
-  const phase = anyRunning || cs.some((c) => c.restartCount > 0) ? 'Running' : 'Pending';
+  // a Job's pod: every container exited for good -> Succeeded when all exited 0, else Failed
+  const runs = [...run.containers.values()];
+  const phase = runs.every((c) => exitedForGood(run, c))
+    ? runs.every((c) => c.lastExit!.code === 0)
+      ? 'Succeeded'
+      : 'Failed'
+    : anyRunning || cs.some((c) => c.restartCount > 0)
+      ? 'Running'
+      : 'Pending';
   const cond = (type: string, ok: boolean): k8s.V1PodCondition => ({
     type,
     status: ok ? 'True' : 'False',
