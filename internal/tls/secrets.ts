@@ -50,6 +50,9 @@ export async function ensureCaSecret(
   return { cert: pair.cert!, key: pair.key, info };
 }
 
+/** The client certificate's subject: an organization, no common name (see ensureClientSecret). */
+export const CLIENT_SUBJECT = 'O=deis-etcd, OU=client';
+
 /** How discovery keeps the client Secret: its name, the lifetime of what it issues, the renew-before rule. */
 export interface ClientSecretOptions {
   name: string;
@@ -81,8 +84,11 @@ export async function ensureClientSecret(
   o: ClientSecretOptions,
 ): Promise<{ info: CertInfo; renewed: boolean }> {
   const issue = async () => {
+    // no common name: with authentication etcd would take it as the user name for calls without a
+    // token, and its JSON gateway refuses a client certificate that has one (HTTP 400)
     const leaf = await issueLeaf(ca, {
       commonName: 'deis-etcd-client',
+      subject: CLIENT_SUBJECT,
       dnsNames: [],
       ipAddresses: [],
       lifetimeMs: o.lifetimeMs,
