@@ -1,8 +1,7 @@
 // status's transport straight to a pod (in a pod, or on the pod network): plain HTTP, or https with
 // the cluster's client certificate when it uses TLS; and where that certificate and root's password
 // come from (flags, else the Secrets discovery makes).
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { requestText } from '../http-request.ts';
 import type { StatusConfig } from '../config/status.ts';
 import { DeisError, isReason } from '../errors.ts';
 import type { Files } from '../files.ts';
@@ -49,32 +48,22 @@ export async function resolveSecurity(
 
 /** HTTP(S) straight to a pod, bounded; https presents `tls` and trusts only its CA. */
 export function directHttp(tls?: Credentials): DirectHttp {
-  return (url, body, timeoutMs, headers) =>
-    new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const opts = {
-        method: payload === undefined ? 'GET' : 'POST',
-        headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        signal: AbortSignal.timeout(timeoutMs),
-      };
-      const done = (res: IncomingMessage) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      };
-      const req =
-        u.protocol === 'https:'
-          ? httpsRequest(u, { ...opts, ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) }, done)
-          : httpRequest(u, opts, done);
-      // a timeout reads as such in the table ("no answer within ...")
-      req.on('error', (err) =>
-        reject(opts.signal.aborted ? Object.assign(new Error(err.message), { name: 'TimeoutError' }) : err),
-      );
-      req.end(payload);
+  return (url, body, timeoutMs, headers) => {
+    const u = new URL(url);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const signal = AbortSignal.timeout(timeoutMs);
+    const opts = {
+      method: payload === undefined ? 'GET' : 'POST',
+      headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      signal,
+      // no SNI: the host is an IP (the pod's), which TLS's server name may not carry
+      ...(u.protocol === 'https:'
+        ? { servername: '', ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) }
+        : {}),
+    };
+    // a timeout reads as such in the table ("no answer within ...")
+    return requestText(u, opts, payload).catch((err: Error) => {
+      throw signal.aborted ? Object.assign(new Error(err.message), { name: 'TimeoutError' }) : err;
     });
+  };
 }
