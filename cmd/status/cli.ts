@@ -3,7 +3,9 @@
 import { parseOptions } from '../../internal/config/options.ts';
 import { statusOptions, validateStatus } from '../../internal/config/status.ts';
 import { connectCluster } from '../../internal/k8s/cluster.ts';
-import { fetchDirect, runStatus, statusErrorExit, statusErrorLine } from '../../internal/status/run.ts';
+import { directHttp } from '../../internal/status/direct.ts';
+import { runStatus, statusErrorExit, statusErrorLine } from '../../internal/status/run.ts';
+import { nodeFiles } from '../../internal/files.ts';
 import { VERSION } from '../../internal/version.ts';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -27,7 +29,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const cfg = validateStatus(parsed.raw);
     return await runStatus(cfg, {
       cluster: () => connectCluster(cfg, env),
-      direct: fetchDirect,
+      direct: directHttp,
+      files: nodeFiles,
       write: (t) => process.stdout.write(t),
       now: () => Date.now(),
     });

@@ -50,6 +50,8 @@ export interface AuthState {
   applied?: string;
 }
 
+const NONE = 'none';
+
 /** On the leader: authentication on (once), the application user as declared. */
 export async function ensureAuth(
   ctx: { cfg: BootConfig; files: Files; log: Logger },
@@ -59,8 +61,15 @@ export async function ensureAuth(
 ): Promise<void> {
   if (await etcd.enableAuth(root.password)) ctx.log.info('authentication enabled', { user: 'root' });
   const app = await appUser(ctx.cfg, ctx.files);
-  const want = app && JSON.stringify(app);
-  if (!app || want === state.applied) return;
+  if (!app) {
+    // said once: an absent ConfigMap (it is optional) looks like no declaration at all
+    if (state.applied !== NONE)
+      ctx.log.info('no application user declared', { file: join(ctx.cfg.auth.appUserDir, 'user') });
+    state.applied = NONE;
+    return;
+  }
+  const want = JSON.stringify(app);
+  if (want === state.applied) return;
   await etcd.ensureUser(app.user, app.password, app.prefix);
   state.applied = want;
   ctx.log.info('application user ready', { user: app.user, prefix: app.prefix });

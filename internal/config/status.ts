@@ -75,6 +75,23 @@ export const statusOptions = [
       'auto (direct in a pod; else the proxy, and direct for pods the API server does not proxy to)',
   },
   {
+    flag: 'client-secret',
+    type: 'string',
+    default: 'deis-etcd-client-tls',
+    describe:
+      'Secret with the client certificate (ca.crt, tls.crt, tls.key): when it exists, status speaks TLS to the members ' +
+      'and discovery, straight to the pod IPs (the pod proxy presents no client certificate)',
+  },
+  { flag: 'cacert', type: 'string', describe: 'CA file for TLS, instead of the client Secret (with --cert and --key)' },
+  { flag: 'cert', type: 'string', describe: 'client certificate file for TLS, instead of the client Secret' },
+  { flag: 'key', type: 'string', describe: "client certificate's key file for TLS, instead of the client Secret" },
+  {
+    flag: 'root-secret',
+    type: 'string',
+    default: 'deis-etcd-root',
+    describe: "Secret with root's password (key password): when it exists, status authenticates to the members as root",
+  },
+  {
     flag: 'timeout',
     type: 'number',
     default: 5,
@@ -95,6 +112,19 @@ export interface StatusConfig {
   readonly tokenSecret: string;
   readonly timeoutS: number;
   readonly via: 'auto' | 'proxy' | 'direct';
+  readonly clientSecret: string;
+  /** TLS files given by flag (all three), instead of the client Secret. */
+  readonly tlsFiles: { ca: string; cert: string; key: string } | undefined;
+  readonly rootSecret: string;
+}
+
+/** --cacert, --cert and --key: all three or none. */
+function tlsFiles(opt: OptionReader<(typeof statusOptions)[number]>, p: Problems): StatusConfig['tlsFiles'] {
+  const [ca, cert, key] = [opt.optStr('cacert'), opt.optStr('cert'), opt.optStr('key')];
+  if (ca !== undefined && cert !== undefined && key !== undefined) return { ca, cert, key };
+  if (ca !== undefined || cert !== undefined || key !== undefined)
+    p.add('--cacert, --cert and --key go together: give all three, or none to read the client Secret');
+  return undefined;
 }
 
 export function validateStatus(raw: RawOptions): StatusConfig {
@@ -113,6 +143,9 @@ export function validateStatus(raw: RawOptions): StatusConfig {
     tokenSecret: opt.str('token-secret'),
     timeoutS: opt.int('timeout', 1, 300),
     via: opt.oneOf('via', ['auto', 'proxy', 'direct'] as const),
+    clientSecret: opt.str('client-secret'),
+    tlsFiles: tlsFiles(opt, p),
+    rootSecret: opt.str('root-secret'),
   };
   for (const f of ['selector', 'discovery-selector'] as const)
     if (!opt.str(f).includes('=')) p.add(`${opt.source(f)} must be a label selector like app=deis-etcd`);

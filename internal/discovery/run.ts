@@ -107,7 +107,7 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
 
   const renewing = new AbortController();
   const renewal = tls?.run(AbortSignal.any([renewing.signal, d.signal]));
-  const child = startChild(binary, discoveryEtcdArgs(cfg, host, tls?.paths), {
+  const child = startChild(binary, discoveryEtcdArgs(cfg, host, tls?.keeper.paths), {
     env: etcdEnv(d.env),
     log,
     spawn: d.spawn,
@@ -143,9 +143,9 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
       clock,
       cfg.startTimeoutS * 1000,
     );
-    const connectLocal = () => d.connect([clientUrl], tls?.current());
+    const connectLocal = () => d.connect([clientUrl], tls?.keeper.current());
     const later = (fn: () => void) => void clock.sleep(30_000, d.signal).then(fn);
-    etcd = tls ? renewingClient(connectLocal, tls, later) : connectLocal();
+    etcd = tls ? renewingClient(connectLocal, tls.keeper, later) : connectLocal();
     registry = new Registry(etcd, token);
     const reg = registry;
     const { created, size } = await retry('seed the registry size', () => reg.seedSize(cfg.clusterSize), {

@@ -1,13 +1,13 @@
 // discovery's TLS (with --tls): the CA Secret and the client Secret made when absent (with Kubernetes;
 // without it, the CA comes from --tls-ca-dir as for boot), and the discovery etcd's own certificate
-// for every name a member may reach it by, renewed ahead of expiry.
+// for every name a member may reach it by; both certificates renewed ahead of expiry while it runs.
 import type { DiscoveryConfig } from '../config/discovery.ts';
 import type { KubeApi } from '../k8s/client.ts';
 import { isIp } from '../net.ts';
 import type { Runtime } from '../runtime.ts';
 import { LeafKeeper, readCa } from '../tls/pki.ts';
 import { ensureCaSecret, ensureClientSecret } from '../tls/secrets.ts';
-import { serviceNames } from '../tls/x509.ts';
+import { renewAt, serviceNames, type CertInfo, type KeyPair } from '../tls/x509.ts';
 import { retry } from '../retry.ts';
 import { generateToken } from './token.ts';
 
@@ -40,14 +40,68 @@ export function discoveryNames(cfg: DiscoveryConfig, host: string): { dnsNames: 
   };
 }
 
+/** Discovery's TLS at run time: its own certificate, and the loops that renew it and the client Secret. */
+export interface DiscoveryTls {
+  keeper: LeafKeeper;
+  /** Renews discovery's certificate and (with Kubernetes) the client Secret until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** How often the client Secret is looked at when not yet due (someone may have replaced it). */
+export const CLIENT_SECRET_CHECK_MS = 3_600_000;
+
+type TlsDeps = Pick<Runtime, 'files' | 'clock' | 'log'> & { cfg: DiscoveryConfig; kube: KubeApi | undefined };
+
+/** The client Secret made when absent, issued again when due (the leaves' renew-before rule). */
+async function clientSecret(d: TlsDeps & { kube: KubeApi }, ca: KeyPair): Promise<CertInfo> {
+  const { cfg, kube, clock, log } = d;
+  const { info, renewed } = await ensureClientSecret(kube, ca, {
+    name: cfg.clientSecret,
+    lifetimeMs: cfg.clientCertLifetimeMs,
+    renewBeforeMs: cfg.tls.renewBeforeMs,
+    now: clock.now(),
+    create: cfg.createTlsSecrets,
+  });
+  if (renewed) {
+    log.info('client certificate renewed', {
+      clientSecret: cfg.clientSecret,
+      serial: info.serial,
+      notAfter: new Date(info.notAfter).toISOString(),
+    });
+  }
+  return info;
+}
+
+/**
+ * Keeps the client Secret: wakes when it is due (at least hourly, to see a replaced Secret), renews it.
+ * A failure is logged and retried a minute later (the old certificate is still valid meanwhile).
+ */
+export async function keepClientSecret(
+  d: TlsDeps & { kube: KubeApi },
+  ca: KeyPair,
+  first: CertInfo,
+  signal: AbortSignal,
+): Promise<void> {
+  let info = first;
+  while (!signal.aborted) {
+    const wait = Math.min(CLIENT_SECRET_CHECK_MS, renewAt(info, d.cfg.tls.renewBeforeMs) - d.clock.now());
+    await d.clock.sleep(Math.max(0, wait), signal);
+    if (signal.aborted) return;
+    try {
+      info = await clientSecret(d, ca);
+    } catch (err) {
+      d.log.warn('client certificate renewal failed; retrying', { err, backoffMs: 60_000 });
+      await d.clock.sleep(60_000, signal);
+    }
+  }
+}
+
 /** With --tls: the CA (and the client Secret) ready, this etcd's certificate issued; undefined without. */
-export async function startDiscoveryTls(
-  d: Pick<Runtime, 'files' | 'clock' | 'log'> & { cfg: DiscoveryConfig; kube: KubeApi | undefined },
-  host: string,
-): Promise<LeafKeeper | undefined> {
+export async function startDiscoveryTls(d: TlsDeps, host: string): Promise<DiscoveryTls | undefined> {
   const { cfg, kube, clock, log } = d;
   if (!cfg.tls.enabled) return undefined;
   let ca: Awaited<ReturnType<typeof readCa>>;
+  let client: CertInfo | undefined;
   if (kube) {
     ca = await retry(
       'ensure the CA Secret',
@@ -58,11 +112,11 @@ export async function startDiscoveryTls(
         attempts: 10,
       },
     );
-    const client = await retry(
-      'ensure the client certificate Secret',
-      () => ensureClientSecret(kube, cfg.clientSecret, ca, cfg.clientCertLifetimeMs, clock.now(), cfg.createTlsSecrets),
-      { clock, log, attempts: 6 },
-    );
+    client = await retry('ensure the client certificate Secret', () => clientSecret({ ...d, kube }, ca), {
+      clock,
+      log,
+      attempts: 6,
+    });
     log.info('TLS Secrets ready', {
       caSecret: cfg.caSecret,
       clientSecret: cfg.clientSecret,
@@ -82,5 +136,14 @@ export async function startDiscoveryTls(
     log,
   });
   await keeper.issue();
-  return keeper;
+  const keepClient = kube && client && cfg.createTlsSecrets ? { kube, first: client } : undefined;
+  return {
+    keeper,
+    run: async (signal) => {
+      await Promise.all([
+        keeper.run(signal),
+        keepClient && keepClientSecret({ ...d, kube: keepClient.kube }, ca, keepClient.first, signal),
+      ]);
+    },
+  };
 }

@@ -34,6 +34,15 @@ export interface KubeApi {
     type: string,
     generate: () => Promise<Record<string, string>>,
   ): Promise<Record<string, string>>;
+  /**
+   * Compare-and-swap on Secret `name`'s data: update() sees its decoded data and returns new data or
+   * undefined (keep it); the replace carries the read's resourceVersion, so a concurrent change makes
+   * it a retryable conflict. Resolves with the data the Secret holds afterwards.
+   */
+  updateSecretData(
+    name: string,
+    update: (data: Record<string, string>) => Promise<Record<string, string> | undefined>,
+  ): Promise<Record<string, string>>;
 }
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -126,13 +135,12 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
       throw translate(err, verb, resource, namespace);
     }
   };
+  const decoded = (s: k8s.V1Secret) =>
+    Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   const getOrCreateSecretData: KubeApi['getOrCreateSecretData'] = async (name, type, generate) => {
     const read = async () => {
       const s = await optional('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
-      return (
-        s &&
-        Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
-      );
+      return s && decoded(s);
     };
     const existing = await read();
     if (existing) return existing;
@@ -179,5 +187,21 @@ export function kubeApi(kc: k8s.KubeConfig, namespace: string): KubeApi {
       return value;
     },
     getOrCreateSecretData,
+    async updateSecretData(name, update) {
+      const s = await call('get', 'secrets', () => core.readNamespacedSecret({ name, namespace }));
+      const data = await update(decoded(s));
+      if (!data) return decoded(s);
+      const body = { ...s, data: undefined, stringData: data };
+      try {
+        return decoded(await core.replaceNamespacedSecret({ name, namespace, body }));
+      } catch (err) {
+        const e = translate(err, 'update', 'secrets', namespace);
+        if (e.reason !== 'conflict') throw e;
+        throw new DeisError('conflict', `Secret ${name} changed while it was being updated: read it again`, {
+          cause: err,
+          retryable: true,
+        });
+      }
+    },
   };
 }

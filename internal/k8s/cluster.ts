@@ -2,8 +2,8 @@
 // service account: the pods of a selector, a StatefulSet's replicas, a Secret's key, and HTTP to a
 // pod's port through the API server's pod proxy (pods/proxy), so that no port-forward is needed and
 // etcd's HTTP/JSON gateway (/v3/...) and /health answer from anywhere the API server is reachable.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
+import { requestText } from '../http-request.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -159,24 +159,9 @@ function clusterApi(kc: k8s.KubeConfig, namespace: string, identity: string, inC
       await kc.applyToHTTPSOptions(opts);
       const payload = body === undefined ? undefined : JSON.stringify(body);
       if (payload !== undefined) Object.assign(opts.headers!, { 'content-type': 'application/json' });
-      const reply = await new Promise<ProxyReply>((resolve, reject) => {
-        const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-          url,
-          { ...opts, timeout: timeoutMs },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => {
-              text += c;
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-            res.on('error', reject);
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-        req.on('error', reject);
-        req.end(payload);
-      }).catch((err: unknown) => {
+      const reply = await requestText(url, { ...opts, timeout: timeoutMs }, payload, (req) =>
+        req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`))),
+      ).catch((err: unknown) => {
         throw new DeisError('unreachable', `${pod}:${port}${path} through the API server: ${(err as Error).message}`, {
           cause: err,
           retryable: true,

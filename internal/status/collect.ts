@@ -5,6 +5,8 @@
 // `via` picks how a pod's port is reached: `proxy` (the API server's pod proxy: from a laptop),
 // `direct` (the pod IP: in a pod, or on the pod network), `auto` (direct in a pod, else the proxy, and
 // direct for pods whose address the API server will not proxy to, as a test world's loopback pods).
+// With TLS (client certificates required) it goes direct over https, and with authentication the
+// members' gateway calls carry a token.
 import { DeisError, describe, isReason } from '../errors.ts';
 import type { ClusterApi, ClusterPod, ProxyReply } from '../k8s/cluster.ts';
 import { parseRegistration, registryKeys } from '../discovery/registry.ts';
@@ -19,10 +21,22 @@ export interface LookOptions {
   tokenSecret: string;
   timeoutMs: number;
   via: 'auto' | 'proxy' | 'direct';
+  /** The cluster uses TLS: https straight to the pods (the DirectHttp carries the client certificate). */
+  tls?: boolean;
+  /** The cluster uses authentication: member calls carry a token obtained with these credentials. */
+  auth?: { username: string; password: string };
 }
 
-/** HTTP straight to a pod: GET without a body, POST with a JSON one; rejects after timeoutMs. */
-export type DirectHttp = (url: string, body: unknown, timeoutMs: number) => Promise<ProxyReply>;
+/**
+ * HTTP straight to a pod: GET without a body, POST with a JSON one, with extra headers; rejects after
+ * timeoutMs. For https URLs it presents the client certificate it was made with.
+ */
+export type DirectHttp = (
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+  headers?: Record<string, string>,
+) => Promise<ProxyReply>;
 
 type Json = Record<string, unknown>;
 
@@ -53,8 +67,22 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
     );
   }
   const live = pods.filter((p) => !p.deleting).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  let viaDirect = o.via === 'direct' || (o.via === 'auto' && api.inCluster);
-  const send = async (pod: ClusterPod, port: number, path: string, body: unknown): Promise<ProxyReply> => {
+  if (o.tls && o.via === 'proxy') {
+    throw new DeisError(
+      'config',
+      "the cluster uses TLS with client certificates and the API server's pod proxy presents none: use --via direct " +
+        '(from a pod, or a host on the pod network)',
+    );
+  }
+  let viaDirect = o.tls || o.via === 'direct' || (o.via === 'auto' && api.inCluster);
+  const scheme = o.tls ? 'https' : 'http';
+  const send = async (
+    pod: ClusterPod,
+    port: number,
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ProxyReply> => {
     if (!viaDirect) {
       try {
         return await api.proxy(pod.name, port, path, body, o.timeoutMs);
@@ -65,14 +93,20 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
     }
     if (!pod.ip) throw new Error('no pod IP yet');
     const host = pod.ip.includes(':') ? `[${pod.ip}]` : pod.ip;
-    return direct(`http://${host}:${port}${path}`, body, o.timeoutMs).catch((err: unknown) => {
+    return direct(`${scheme}://${host}:${port}${path}`, body, o.timeoutMs, headers).catch((err: unknown) => {
       throw new Error(
         `${(err as Error).name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : describe(err)}`,
       );
     });
   };
-  const ask = async (pod: ClusterPod, port: number, path: string, body?: unknown): Promise<Json> => {
-    const r = await send(pod, port, path, body);
+  const ask = async (
+    pod: ClusterPod,
+    port: number,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Json> => {
+    const r = await send(pod, port, path, body, headers);
     let parsed: Json;
     try {
       parsed = JSON.parse(r.body) as Json;
@@ -82,6 +116,18 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
     if (r.status >= 400 && path !== '/health') throw new Error(`HTTP ${r.status} from ${path}: ${str(parsed.message)}`);
     return parsed;
   };
+  // with authentication: one token (etcd shares simple tokens through raft), fetched again after a failure
+  let token: Promise<string> | undefined;
+  const member = async (pod: ClusterPod, path: string, body?: unknown): Promise<Json> => {
+    if (!o.auth) return ask(pod, o.clientPort, path, body);
+    const { username: name, password } = o.auth;
+    token ??= ask(pod, o.clientPort, '/v3/auth/authenticate', { name, password }).then((r) => str(r.token));
+    const t = await token.catch((err: unknown) => {
+      token = undefined;
+      throw err;
+    });
+    return ask(pod, o.clientPort, path, body, { Authorization: t });
+  };
   let members: MemberLook[] | undefined;
   let alarms: Look['alarms'] | undefined;
   const looks: PodLook[] = await Promise.all(
@@ -89,10 +135,7 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
       const base: PodLook = { name: p.name, ip: p.ip, ready: p.ready, phase: p.phase };
       if (p.phase !== 'Running') return { ...base, error: `pod ${p.phase}` };
       try {
-        const [h, s] = await Promise.all([
-          ask(p, o.clientPort, '/health'),
-          ask(p, o.clientPort, '/v3/maintenance/status', {}),
-        ]);
+        const [h, s] = await Promise.all([ask(p, o.clientPort, '/health'), member(p, '/v3/maintenance/status', {})]);
         const header = field(s, 'header') as Json | undefined;
         const look: PodLook = {
           ...base,
@@ -109,7 +152,7 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
           },
         };
         if (!members && !look.status!.isLearner) {
-          const ml = await ask(p, o.clientPort, '/v3/cluster/member/list', {}).catch(() => undefined);
+          const ml = await member(p, '/v3/cluster/member/list', {}).catch(() => undefined);
           const list = (field(ml, 'members') as Json[] | undefined) ?? undefined;
           if (list && !members)
             members = list.map((m) => ({
@@ -118,7 +161,7 @@ export async function look(api: ClusterApi, o: LookOptions, direct: DirectHttp, 
               isLearner: field(m, 'isLearner') === true,
               clientUrls: ((field(m, 'clientURLs') ?? field(m, 'clientUrls')) as string[] | undefined) ?? [],
             }));
-          const al = await ask(p, o.clientPort, '/v3/maintenance/alarm', { action: 'GET' }).catch(() => undefined);
+          const al = await member(p, '/v3/maintenance/alarm', { action: 'GET' }).catch(() => undefined);
           if (al && !alarms)
             alarms = ((field(al, 'alarms') as Json[] | undefined) ?? []).map((a) => ({
               memberId: str(field(a, 'memberID') ?? field(a, 'memberId')),

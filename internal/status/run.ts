@@ -6,16 +6,22 @@ import { DeisError, describe } from '../errors.ts';
 import type { ClusterApi } from '../k8s/cluster.ts';
 import { look, type DirectHttp } from './collect.ts';
 import { exitOf, renderTable, report } from './report.ts';
+import { resolveSecurity } from './direct.ts';
+import type { Files } from '../files.ts';
+import type { Credentials } from '../tls/pki.ts';
 
 export interface StatusDeps {
   cluster: () => ClusterApi;
-  direct: DirectHttp;
+  /** The transport straight to pods, presenting the client certificate when there is one. */
+  direct: (tls?: Credentials) => DirectHttp;
+  files: Pick<Files, 'read'>;
   write: (text: string) => void;
   now: () => number;
 }
 
 export async function runStatus(cfg: StatusConfig, d: StatusDeps): Promise<number> {
   const api = d.cluster();
+  const sec = await resolveSecurity(cfg, api, d.files);
   const l = await look(
     api,
     {
@@ -27,8 +33,10 @@ export async function runStatus(cfg: StatusConfig, d: StatusDeps): Promise<numbe
       tokenSecret: cfg.tokenSecret,
       timeoutMs: cfg.timeoutS * 1000,
       via: cfg.via,
+      tls: !!sec.tls,
+      ...(sec.auth ? { auth: sec.auth } : {}),
     },
-    d.direct,
+    d.direct(sec.tls),
     d.now,
   );
   const r = report(l);
@@ -48,16 +56,6 @@ export function statusErrorExit(err: unknown): number {
   }
   return 3;
 }
-
-/** The direct transport: fetch to the pod IP, bounded. */
-export const fetchDirect: DirectHttp = async (url, body, timeoutMs) => {
-  const r = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return { status: r.status, body: await r.text() };
-};
 
 /**
  * The one line an error prints: our own message says what to fix (its cause, e.g. the client

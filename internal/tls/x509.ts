@@ -28,6 +28,8 @@ export interface KeyPair {
 /** What a leaf certificate is for: names and addresses it must match, and its lifetime. */
 export interface LeafRequest {
   commonName: string;
+  /** The subject's distinguished name instead of `CN=<commonName>` (e.g. one without a common name). */
+  subject?: string;
   /** DNS names (first one also used as the common name when none is given). */
   dnsNames: readonly string[];
   ipAddresses: readonly string[];
@@ -101,7 +103,7 @@ export async function issueLeaf(ca: KeyPair, req: LeafRequest): Promise<KeyPair>
   ];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${req.commonName}`,
+    subject: req.subject ?? `CN=${req.commonName}`,
     issuer: caCert.subject,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(notAfter),

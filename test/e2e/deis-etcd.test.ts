@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
 import { join } from 'node:path';
 import { members, type Members } from '../helpers/members.ts';
+import { killAndRejoin, scaleUpAndDown } from '../helpers/scenarios.ts';
 import { waitFor, within } from '../world/procs.ts';
 import { repoRoot, startTestWorld, type TestWorld } from '../world/world.ts';
 
@@ -79,26 +80,14 @@ test('delete one member pod: it returns, 3 members, no stale member, data intact
   assert.is(await m.get('e2e/key'), 'through-the-service');
 });
 
+const kept = { key: 'e2e/key', value: 'through-the-service' };
+
 test("SIGKILL a member's processes: restarted by the node agent, it rejoins from its data", async () => {
-  world.faults.signal(ns, 'deis-etcd-2', 'SIGKILL');
-  await waitFor(
-    'restart counted',
-    async () =>
-      ((await m.pods()).find((p) => p.metadata!.name === 'deis-etcd-2')?.status?.containerStatuses?.[0]?.restartCount ??
-        0) >= 1,
-    30_000,
-    250,
-  );
-  await m.converged(3);
-  assert.is(await m.get('e2e/key'), 'through-the-service');
+  await killAndRejoin(world, m, ns, 'deis-etcd-2', kept);
 });
 
 test('scale 3 -> 5 -> 3: membership follows the replicas, data intact', async () => {
-  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 5);
-  await m.converged(5);
-  await world.faults.scaleStatefulSet(ns, 'deis-etcd', 3);
-  await m.converged(3);
-  assert.is(await m.get('e2e/key'), 'through-the-service');
+  await scaleUpAndDown(world, m, ns, kept);
 });
 
 test('RBAC: without list on pods, boot fails with a message naming it', async () => {

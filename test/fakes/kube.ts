@@ -52,6 +52,22 @@ export class FakeKube implements KubeApi {
     }
     return this.secretData.get(name)!;
   }
+  /** Updates seen by updateSecretData (name per replace). */
+  readonly secretUpdates: string[] = [];
+  async updateSecretData(
+    name: string,
+    update: (data: Record<string, string>) => Promise<Record<string, string> | undefined>,
+  ): Promise<Record<string, string>> {
+    this.ok();
+    const cur = this.secretData.get(name);
+    if (!cur) throw new Error(`FakeKube: no Secret ${name}`);
+    const next = await update({ ...cur });
+    if (next) {
+      this.secretData.set(name, next);
+      this.secretUpdates.push(name);
+    }
+    return this.secretData.get(name)!;
+  }
   async getOrCreateSecret(name: string, key: string, generate: () => string): Promise<string> {
     this.ok();
     const k = `${name}/${key}`;

@@ -1,8 +1,10 @@
-// boot with --auth against real etcd 3.6 and our discovery program, without Kubernetes: three members
-// bootstrap, the leader enables authentication with user root and creates the application user the
-// ConfigMap files declare; an unauthenticated put fails, root works, the application user cannot write
-// outside its prefix; a member replaced with an empty data dir joins (membership calls as root); a
-// member with a wrong root password exits with one line and code 5.
+// boot with --auth and --tls (the combination local-secure and production run) against real etcd 3.6
+// and our discovery program (also --tls), without Kubernetes: three members bootstrap, the leader
+// enables authentication with user root and creates the application user the ConfigMap files declare;
+// an unauthenticated put fails (with a client certificate etcd takes its common name as the user when
+// no token is given), root works, the application user cannot write outside its prefix; a member
+// replaced with an empty data dir joins (membership calls as root); a member with a wrong root
+// password exits with one line and code 5.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -20,6 +22,9 @@ import {
 import { tempDir, waitFor, within } from '../world/procs.ts';
 import { freeAddress } from '../world/net.ts';
 import { etcdTool } from '../world/tools.ts';
+import { createCa, issueLeaf, type KeyPair } from '../../internal/tls/x509.ts';
+import { CLIENT_SUBJECT } from '../../internal/tls/secrets.ts';
+import { directHttp } from '../../internal/status/direct.ts';
 
 const logDir = tempDir();
 const secrets = tempDir();
@@ -42,11 +47,31 @@ const authEnv = (password = 'root') => ({
   DEIS_ETCD_APP_PASSWORD_FILE: join(secrets, 'app'),
 });
 
-const hosts = () => boots.filter((b) => b.proc.running()).map((b) => b.clientUrl);
+const DAY = 86_400_000;
+let ca: KeyPair;
+let client: KeyPair;
+const caDir = tempDir();
+const tlsEnv = () => ({
+  DEIS_ETCD_TLS: 'true',
+  DEIS_ETCD_TLS_CA_DIR: caDir,
+  DEIS_ETCD_TLS_DIR: join(tempDir(), 'tls'),
+});
+const secureEnv = (password = 'root') => ({
+  ...authEnv(password),
+  ...tlsEnv(),
+  DEIS_ETCD_DISCOVERY_ENDPOINT: `https://${disc.host}:2381`,
+});
+
+const hosts = () => boots.filter((b) => b.proc.running()).map((b) => `https://${b.host}:2379`);
 const as = (username?: string, password?: string) =>
   new Etcd3({
     hosts: hosts(),
     dialTimeout: 2000,
+    credentials: {
+      rootCertificate: Buffer.from(ca.cert),
+      certChain: Buffer.from(client.cert),
+      privateKey: Buffer.from(client.key),
+    },
     ...(username ? { auth: { username, password: password ?? '' } } : {}),
   });
 
@@ -88,9 +113,20 @@ async function converged(): Promise<void> {
 }
 
 test.before(async () => {
-  disc = await startDiscovery({ size: 3, logDir });
+  ca = await createCa('deis-etcd-test-ca', DAY);
+  // as discovery issues the client Secret's certificate (no common name)
+  client = await issueLeaf(ca, {
+    commonName: 'deis-etcd-client',
+    subject: CLIENT_SUBJECT,
+    dnsNames: [],
+    ipAddresses: [],
+    lifetimeMs: DAY,
+  });
+  writeFileSync(join(caDir, 'tls.crt'), ca.cert);
+  writeFileSync(join(caDir, 'tls.key'), ca.key, { mode: 0o600 });
+  disc = await startDiscovery({ size: 3, logDir, extraEnv: tlsEnv() });
   for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) {
-    boots.push(await startBoot({ name, discovery: disc, logDir, env: authEnv() }));
+    boots.push(await startBoot({ name, discovery: disc, logDir, env: secureEnv() }));
   }
   await Promise.all(boots.map((b) => waitReady(b)));
 });
@@ -121,9 +157,29 @@ test('an unauthenticated put fails; root may write anywhere', async () => {
 });
 
 test('the application user writes under its prefix only', async () => {
-  assert.is(await put(as('app', APP), '/app/a', '1'), 'ok');
+  const first = await put(as('app', APP), '/app/a', '1');
+  const said = boots.flatMap((b) =>
+    b.proc
+      .log()
+      .split('\n')
+      .filter((l) => /authenticat|application user|permission|user name/.test(l) && !l.includes('"msg":"etcd"')),
+  );
+  assert.is(first, 'ok', said.slice(-10).join('\n'));
   assert.match(await put(as('app', APP), '/other/a', '1'), /permission denied/);
   assert.match(await put(as('app', APP), '/ap', '1'), /permission denied/);
+});
+
+test("status's route: etcd's JSON gateway over https with the client certificate and root's token", async () => {
+  const http = directHttp({ ca: ca.cert, cert: client.cert, key: client.key });
+  const url = `https://${boots[0]!.host}:2379`;
+  const auth = await http(`${url}/v3/auth/authenticate`, { name: 'root', password: ROOT }, 5000);
+  assert.is(auth.status, 200, auth.body);
+  const token = String((JSON.parse(auth.body) as { token?: string }).token);
+  const status = await http(`${url}/v3/maintenance/status`, {}, 5000, { Authorization: token });
+  assert.is(status.status, 200, status.body);
+  assert.match(status.body, /"leader"/);
+  const health = await http(`${url}/health`, undefined, 5000);
+  assert.match(health.body, /"health":"true"/);
 });
 
 test('a member replaced with an empty data dir joins with authentication on', async () => {
@@ -135,7 +191,7 @@ test('a member replaced with an empty data dir joins with authentication on', as
     discovery: disc,
     logDir,
     host: await freeAddress([2379, 2380, 8080]),
-    env: authEnv(),
+    env: secureEnv(),
   });
   await waitReady(boots[2]);
   await converged();
@@ -152,14 +208,13 @@ test('a member with a wrong root password: one line naming the cause, exit 5, no
   const env = programEnv({
     POD_NAME: 'etcd-9',
     POD_IP: await freeAddress([2379, 2380, 8080]),
-    DEIS_ETCD_DISCOVERY_ENDPOINT: disc.endpoint,
     DEIS_ETCD_DISCOVERY_TOKEN: disc.token,
     DEIS_ETCD_CLUSTER_ENDPOINTS: hosts().join(','),
     DEIS_ETCD_DATA_DIR: dataDir,
     DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
     DEIS_ETCD_KUBERNETES: 'off',
     DEIS_ETCD_WAIT_TIMEOUT: '10',
-    ...authEnv('wrong'),
+    ...secureEnv('wrong'),
   });
   const { code, errors, log } = await runToExit('boot', 'wrong-root', [], env, logDir);
   assert.is(code, 5, log.slice(-3000));

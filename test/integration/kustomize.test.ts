@@ -102,7 +102,19 @@ test('the Role grants exactly the calls boot and discovery make', () => {
 
 const containerOf = (objs: Obj[], kind: string, name: string) => find(objs, kind, name).spec.template.spec;
 
+test("local-secure: every namespaced object is in deis-etcd, the components' own ones too", () => {
+  const cluster = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass']);
+  const off = render('local-secure')
+    .filter((o) => !cluster.has(o.kind) && o.metadata.namespace !== 'deis-etcd')
+    .map((o) => `${o.kind}/${o.metadata.name}`);
+  assert.equal(off, [], 'the auth ConfigMap once landed in the default namespace: no application user');
+});
+
 for (const overlay of ['local-secure', 'production']) {
+  test(`${overlay}: auth component included`, () => {
+    const member = containerOf(render(overlay), 'StatefulSet', 'deis-etcd');
+    assert.is(env(member.containers[0], 'DEIS_ETCD_AUTH'), 'true');
+  });
   test(`${overlay}: the TLS component turns TLS on in both programs, mounts the CA, keys in memory, RBAC to read the Secrets`, () => {
     const objs = render(overlay);
     const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
@@ -131,6 +143,12 @@ for (const overlay of ['local-secure', 'production']) {
         (r) => r.resourceNames?.join() === 'deis-etcd-ca,deis-etcd-client-tls' && r.verbs.join() === 'get',
       ),
     );
+    assert.ok(
+      (role.rules as Obj[]).some(
+        (r) => r.resourceNames?.join() === 'deis-etcd-client-tls' && r.verbs.join() === 'update',
+      ),
+      'discovery renews the client Secret in place',
+    );
   });
 }
 
@@ -154,8 +172,8 @@ test('cert-manager component: the CA and client Certificates make the Secrets th
     assert.is(o.metadata.namespace, 'deis-etcd');
 });
 
-test('auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
-  const objs = render('auth', `${root}/test/integration/overlays/auth`);
+test('local-secure (and production) include the auth component: both programs with --auth, members mount the passwords and the app user ConfigMap, RBAC to read the Secrets', () => {
+  const objs = render('local-secure');
   const member = containerOf(objs, 'StatefulSet', 'deis-etcd');
   const disc = containerOf(objs, 'Deployment', 'deis-etcd-discovery');
   for (const pod of [member, disc]) assert.is(env(pod.containers[0], 'DEIS_ETCD_AUTH'), 'true');

@@ -94,4 +94,15 @@ test('the leader pass: authentication enabled once; the user applied when its de
   assert.equal(log.messages().filter((m) => m === 'authentication enabled').length, 1);
 });
 
+test('the leader pass with no declaration (the optional ConfigMap absent): said once, no user made', async () => {
+  const cluster = new FakeCluster();
+  cluster.addMember(1);
+  const etcd = cluster.connect(['http://127.0.0.1:2379']);
+  const log = memoryLogger();
+  const state: AuthState = {};
+  for (let i = 0; i < 3; i++) await ensureAuth({ cfg, files: memoryFiles({}), log }, etcd, { password: 'pw' }, state);
+  assert.equal(log.messages().filter((m) => m === 'no application user declared').length, 1);
+  assert.not.ok(cluster.auth.users.has('app'));
+});
+
 test.run();

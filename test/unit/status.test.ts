@@ -285,4 +285,67 @@ test('collect: auto goes direct to pod IPs the API server will not proxy to; pro
   );
 });
 
+test('collect with TLS and auth: https straight to the pods, one token, carried by the gateway calls only', async () => {
+  const pods: ClusterPod[] = [0, 1].map((i) => ({
+    name: `deis-etcd-${i}`,
+    ip: `127.10.0.${i + 2}`,
+    ready: true,
+    deleting: false,
+    phase: 'Running',
+  }));
+  const seen: string[] = [];
+  const direct = async (url: string, body: unknown, _ms: number, headers?: Record<string, string>) => {
+    const path = new URL(url).pathname;
+    seen.push(`${url} ${headers?.Authorization ?? '-'}`);
+    if (path === '/v3/auth/authenticate') {
+      assert.equal(body, { name: 'root', password: 'pw' });
+      return { status: 200, body: '{"token":"tok.1"}' };
+    }
+    if (path === '/health') return { status: 200, body: '{"health":"true","reason":""}' };
+    if (headers?.Authorization !== 'tok.1')
+      return { status: 401, body: '{"message":"etcdserver: user name is empty"}' };
+    if (path.endsWith('/status'))
+      return { status: 200, body: '{"header":{"member_id":"7"},"leader":"7","raftIndex":"3"}' };
+    if (path.endsWith('/member/list')) return { status: 200, body: '{"members":[{"ID":"7","name":"deis-etcd-0"}]}' };
+    return { status: 200, body: '{}' };
+  };
+  const secure = { ...opts, tls: true, auth: { username: 'root', password: 'pw' } };
+  const l = await look(fakeApi(pods, {}), secure, direct, () => 0);
+  assert.ok(
+    seen.every((u) => u.startsWith('https://127.10.0.')),
+    seen.join('\n'),
+  );
+  assert.is(seen.filter((u) => u.includes('/v3/auth/authenticate')).length, 1, 'one token for every pod');
+  assert.ok(seen.filter((u) => u.includes('/v3/maintenance/status')).every((u) => u.endsWith(' tok.1')));
+  assert.ok(
+    seen.filter((u) => u.includes('/health')).every((u) => u.endsWith(' -')),
+    '/health needs no user',
+  );
+  assert.equal(
+    l.pods.map((p) => [p.error, p.status?.memberId]),
+    [
+      [undefined, '7'],
+      [undefined, '7'],
+    ],
+  );
+  await look(fakeApi(pods, {}), { ...secure, via: 'proxy' }, direct, () => 0).then(
+    () => assert.unreachable('TLS through the pod proxy must fail'),
+    (e: unknown) => {
+      assert.ok(e instanceof DeisError && e.code === 'config');
+      assert.match(String(e), /pod proxy presents none: use --via direct/);
+    },
+  );
+});
+
+test('config: --cacert, --cert and --key go together', () => {
+  const raw = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: `--${k}` }]));
+  assert.throws(
+    () => validateStatus(raw({ cacert: 'ca.crt' })),
+    (e: unknown) => e instanceof DeisError && /--cacert, --cert and --key go together/.test(e.message),
+  );
+  const files = validateStatus(raw({ cacert: 'a', cert: 'b', key: 'c' })).tlsFiles;
+  assert.equal(files, { ca: 'a', cert: 'b', key: 'c' });
+});
+
 test.run();
