@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeisError } from '../../internal/errors.ts';
+import { missingRootPassword } from '../../internal/config/auth.ts';
 import { connectEtcd } from '../../internal/etcd/client.ts';
 import { openBucket } from '../../internal/s3/bucket.ts';
 import { dirStore } from '../../internal/snapshot/dir-store.ts';
@@ -26,7 +27,13 @@ export function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
           ...rt,
           cfg,
           connect: (endpoints) =>
-            connectEtcd({ endpoints, ...(cfg.clientTlsDir ? { tls: readClientTls(cfg.clientTlsDir) } : {}) }),
+            connectEtcd({
+              endpoints,
+              ...(cfg.clientTlsDir ? { tls: readClientTls(cfg.clientTlsDir) } : {}),
+              ...(cfg.rootPasswordFile
+                ? { auth: { username: 'root', password: readPassword(cfg.rootPasswordFile) } }
+                : {}),
+            }),
           store: cfg.s3 ? s3Store(openBucket(cfg.s3, rt.env), cfg.s3, cfg.dir || tmpdir()) : dirStore(cfg.dir),
           status: (file) => snapshotStatus(cfg.etcdutlBinary, file),
         }),
@@ -50,4 +57,16 @@ function readClientTls(dir: string): { ca: string; cert: string; key: string } {
     }
   };
   return { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key') };
+}
+
+/** Root's password from the mounted Secret deis-etcd-root; missing or empty: one line, exit 3. */
+function readPassword(file: string): string {
+  let password = '';
+  try {
+    password = readFileSync(file, 'utf8').trim();
+  } catch {
+    /* the same error as an empty file */
+  }
+  if (!password) throw missingRootPassword(file);
+  return password;
 }

@@ -3,6 +3,7 @@
 // enabled once (idempotent: a new cluster, a rebuilt one, and after a quorum recovery alike) and the
 // application user declared in the mounted ConfigMap created or updated.
 import type { BootConfig } from '../config/boot.ts';
+import { missingRootPassword } from '../config/auth.ts';
 import { DeisError } from '../errors.ts';
 import type { EtcdApi } from '../etcd/client.ts';
 import type { Files } from '../files.ts';
@@ -16,12 +17,7 @@ export async function rootCredentials(
 ): Promise<{ username: string; password: string } | undefined> {
   if (!cfg.auth.enabled) return undefined;
   const password = (await files.read(cfg.auth.rootPasswordFile))?.trim();
-  if (!password) {
-    throw new DeisError(
-      'environment',
-      `${cfg.auth.rootPasswordFile} is missing or empty: mount the Secret deis-etcd-root (key password) there`,
-    );
-  }
+  if (!password) throw missingRootPassword(cfg.auth.rootPasswordFile);
   return { username: 'root', password };
 }
 

@@ -1,5 +1,6 @@
 // etcd authentication settings (off by default): the root password both programs deal with (discovery
 // creates its Secret, boot reads the mounted file) and the application user boot's leader keeps.
+import { DeisError } from '../errors.ts';
 import type { OptionSpec } from './options.ts';
 
 export const DEFAULT_ROOT_SECRET = 'deis-etcd-root';
@@ -94,4 +95,12 @@ export function validateDiscoveryAuth(opt: {
     rootSecret: opt.str('root-secret'),
     appSecret: opt.str('app-secret'),
   });
+}
+
+/** The one-line error for a root password file that is missing or empty (boot and snapshot alike). */
+export function missingRootPassword(file: string): DeisError {
+  return new DeisError(
+    'environment',
+    `${file} is missing or empty: mount the Secret ${DEFAULT_ROOT_SECRET} (key password) there`,
+  );
 }

@@ -22,6 +22,13 @@ export const snapshotOptions = [
       'deis-etcd-client-tls Secret mounted); the default endpoint is then https',
   },
   {
+    flag: 'root-password-file',
+    type: 'string',
+    describe:
+      "for a cluster with etcd authentication: file holding root's password (the Secret deis-etcd-root " +
+      'mounted); the snapshot calls authenticate as root',
+  },
+  {
     flag: 'dir',
     type: 'string',
     describe:
@@ -57,6 +64,8 @@ export interface SnapshotConfig {
   readonly endpoints: readonly string[];
   /** ca.crt, tls.crt and tls.key of a client certificate (a TLS cluster). */
   readonly clientTlsDir: string | undefined;
+  /** With etcd authentication: root's password file; undefined: calls go without a user. */
+  readonly rootPasswordFile: string | undefined;
   /** The snapshot volume, or with `s3` the staging dir ('' : the temp dir). */
   readonly dir: string;
   /** Upload to this bucket instead of keeping the snapshots in `dir`. */
@@ -103,6 +112,7 @@ export function validateSnapshot(raw: RawOptions, env: NodeJS.ProcessEnv): Snaps
   const cfg: SnapshotConfig = {
     endpoints,
     clientTlsDir,
+    rootPasswordFile: opt.optStr('root-password-file'),
     dir: dir ?? '',
     s3,
     prefix,

@@ -5,7 +5,7 @@
 // no token is given), root works, the application user cannot write outside its prefix; a member
 // replaced with an empty data dir joins (membership calls as root); a member with a wrong root
 // password exits with one line and code 5.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -201,6 +201,38 @@ test('a member replaced with an empty data dir joins with authentication on', as
   } finally {
     c.close();
   }
+});
+
+test('the snapshot program takes a snapshot as root (client certificate and root password file); without the password, one line', async () => {
+  const tlsDir = tempDir();
+  writeFileSync(join(tlsDir, 'ca.crt'), ca.cert);
+  writeFileSync(join(tlsDir, 'tls.crt'), client.cert);
+  writeFileSync(join(tlsDir, 'tls.key'), client.key);
+  const dir = join(tempDir(), 'snapshots');
+  mkdirSync(dir);
+  const env = (more: Record<string, string>) =>
+    programEnv({
+      DEIS_ETCD_ENDPOINTS: hosts().join(','),
+      DEIS_ETCD_CLIENT_TLS_DIR: tlsDir,
+      DEIS_ETCD_DIR: dir,
+      DEIS_ETCD_ETCDUTL_BINARY: etcdTool('etcdutl'),
+      ...more,
+    });
+  const ok = await runToExit(
+    'snapshot',
+    'snapshot-root',
+    [],
+    env({ DEIS_ETCD_ROOT_PASSWORD_FILE: join(secrets, 'root') }),
+    logDir,
+  );
+  assert.is(ok.code, 0, ok.log.slice(-3000));
+  assert.is(readdirSync(dir).filter((f) => f.endsWith('.db')).length, 1, 'one snapshot kept');
+  const missing = join(secrets, 'absent');
+  const bad = await runToExit('snapshot', 'snapshot-nopw', [], env({ DEIS_ETCD_ROOT_PASSWORD_FILE: missing }), logDir);
+  assert.is(bad.code, 3, bad.log.slice(-3000));
+  assert.is(bad.errors.length, 1, bad.log.slice(-3000));
+  assert.match(bad.errors[0]!, `${missing} is missing or empty: mount the Secret deis-etcd-root`);
+  assert.is(readdirSync(dir).filter((f) => f.endsWith('.db')).length, 1, 'nothing written by the failed run');
 });
 
 test('a member with a wrong root password: one line naming the cause, exit 5, no data', async () => {

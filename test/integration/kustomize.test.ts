@@ -201,7 +201,7 @@ test('local-secure (and production) include the auth component: both programs wi
   );
 });
 
-test('backup component (production): the snapshot CronJob uploads with the bucket settings and credentials, over TLS; the members read the same settings', () => {
+test('backup component (production): the snapshot CronJob uploads with the bucket settings and credentials, over TLS as root; the members read the same settings', () => {
   const objs = render('production');
   const cron = find(objs, 'CronJob', 'deis-etcd-snapshot');
   const sts = find(objs, 'StatefulSet', 'deis-etcd');
@@ -221,6 +221,12 @@ test('backup component (production): the snapshot CronJob uploads with the bucke
   ]);
   assert.is(env(c, 'DEIS_ETCD_CLIENT_TLS_DIR'), '/var/run/secrets/deis/etcd/client');
   assert.ok((pod.volumes as Obj[]).some((v) => v.secret?.secretName === 'deis-etcd-client-tls'));
+  // authentication is on in production: the snapshot calls go as root, with the Secret discovery makes
+  const rootFile = env(c, 'DEIS_ETCD_ROOT_PASSWORD_FILE');
+  const rootVolume = (pod.volumes as Obj[]).find((v) => v.secret?.secretName === 'deis-etcd-root');
+  assert.ok(rootVolume, "root's password Secret is a volume of the Job");
+  const mount = (c.volumeMounts as Obj[]).find((m) => m.name === rootVolume.name);
+  assert.is(rootFile, `${mount?.mountPath}/password`);
   const settings = find(objs, 'ConfigMap', 'deis-etcd-backup').data as Record<string, string>;
   assert.ok(
     Object.keys(settings).every((k) => k.startsWith('DEIS_ETCD_S3_')),
