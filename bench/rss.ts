@@ -45,6 +45,8 @@ const levers: Record<string, { nodeOptions: string; cli?: string[] }> = {
     cli: ['--lite-mode'],
   },
   'optimize-for-size (cli)': { nodeOptions: '', cli: ['--optimize-for-size'] },
+  // interpreter and Sparkplug only: no optimizing compiler runs, so its code pages stay untouched
+  'semi 1 + no-opt + no-maglev (cli)': { nodeOptions: '--max-semi-space-size=1', cli: ['--no-opt', '--no-maglev'] },
 };
 
 /** VmRSS and its anonymous part (RssAnon: heaps and V8's code; the rest is mostly the mapped binary), MiB. */

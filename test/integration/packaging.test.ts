@@ -223,7 +223,7 @@ test('a stack trace from a bundle names internal/... files (its trimmed .map bes
   assert.match(r.stderr, /\n {4}at runProgram \(internal\/cli\.ts:\d+:\d+\)/);
   const map = JSON.parse(readFileSync(join(dir, 'discovery.cjs.map'), 'utf8')) as { sources: string[] };
   assert.ok(
-    map.sources.length > 10 && map.sources.every((s) => /^(cmd|internal)\/.*\.ts$/.test(s)),
+    map.sources.length > 10 && map.sources.every((s) => /^(cmd|internal)\/.*\.ts$|^discovery-entry\.ts$/.test(s)),
     'own sources only',
   );
   const bare = await run(node, ['-r', failingPreload(), 'discovery.cjs'], { cwd: lonely('discovery'), env: failEnv() });
