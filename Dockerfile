@@ -20,7 +20,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY build/bundle.ts build/sea.ts build/
+COPY build/bundle.ts build/sea.ts build/source-map.ts build/
 COPY cmd/ cmd/
 COPY internal/ internal/
 RUN DEIS_ETCD_VERSION="${DEIS_ETCD_VERSION}" node_modules/.bin/node build/sea.ts

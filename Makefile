@@ -12,7 +12,7 @@ NPM_STAMP := node_modules/.deis-etcd-installed
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*##/ {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
 	touch $@
 

@@ -11,16 +11,24 @@
 // - yargs (and yargs-parser) use import.meta.url, which esbuild leaves empty in CommonJS: it is
 //   defined as __importMetaUrl, computed by a banner from __filename.
 //
+// - Node older than 22 (the machine's Node 20) would fail deep inside undici with a screen of
+//   minified source: the banner's first statement checks the version before anything else runs and
+//   exits 3 with one line (NODE_CHECK).
+//
+// Each bundle gets <bundle>.map, trimmed to the project's own sources (build/source-map.ts), which
+// internal/stack-map.ts reads when a stack is first formatted.
+//
 // The version (`--version`, log lines) is baked in as __DEIS_ETCD_VERSION__: $DEIS_ETCD_VERSION,
 // else `git describe --tags --always --dirty`, else package.json's version.
 //
 // Usage: node build/bundle.ts [--out dist] [--no-minify]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { ownSource, trimSourceMap, type RawSourceMap } from './source-map.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -123,13 +131,34 @@ export function embedEtcdProtos(root: string): esbuild.Plugin {
   };
 }
 
+/** The oldest Node the bundles run on (undici 8 needs 22's zlib zstd; the executable carries 24). */
+export const MIN_NODE_MAJOR = 22;
+/**
+ * The banner's first statement: on an older Node, one line and exit code 3 (environment) before any
+ * other code of the bundle runs. A CommonJS module may `return` at its top level; ES5 syntax only,
+ * so that any Node parses it.
+ */
+export const NODE_CHECK =
+  `if (+process.versions.node.split(".")[0] < ${MIN_NODE_MAJOR}) {` +
+  ` process.stderr.write("deis-etcd needs Node ${MIN_NODE_MAJOR} or newer; this is Node " + process.versions.node + "\\n");` +
+  ' process.exitCode = 3; return; }';
 // import.meta.url for CommonJS: the bundle's own file (for the single executable, the executable).
-const BANNER = `const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;`;
+const BANNER = `${NODE_CHECK}\nconst __importMetaUrl = require("node:url").pathToFileURL(__filename).href;`;
+
+/** Rewrites esbuild's <outfile>.map: our sources only, named relative to the repository. */
+function trimMap(outfile: string, root: string): void {
+  const path = `${outfile}.map`;
+  const map = trimSourceMap(JSON.parse(readFileSync(path, 'utf8')) as RawSourceMap, ownSource);
+  map.sources = map.sources.map((s) => relative(root, resolve(dirname(outfile), s)));
+  writeFileSync(path, JSON.stringify(map));
+}
 
 /** An entry that runs a program's main: bundles are CommonJS, so no top-level await. */
 function programEntry(cli: string): string {
   return (
+    "import { installStackMapping } from './internal/stack-map.ts';\n" +
     `import { main } from ${JSON.stringify(`./${cli}`)};\n` +
+    'installStackMapping();\n' +
     'void main(process.argv.slice(2), process.env).then((code) => { process.exitCode = code; });\n'
   );
 }
@@ -161,6 +190,10 @@ export async function bundle(opts: BundleOptions = {}): Promise<BuiltBundle[]> {
       minifyWhitespace: opts.minify ?? true,
       minifySyntax: opts.minify ?? true,
       legalComments: 'none',
+      // <outfile>.map without a sourceMappingURL comment: Node would parse all of it at load with
+      // --enable-source-maps; internal/stack-map.ts reads the trimmed one on demand
+      sourcemap: 'external',
+      sourcesContent: false,
       logLevel: 'warning',
       define: {
         'import.meta.url': '__importMetaUrl',
@@ -169,6 +202,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BuiltBundle[]> {
       banner: { js: BANNER },
       plugins: [plugin],
     });
+    trimMap(outfile, root);
     built.push({ name: b.name, path: outfile, bytes: statSync(outfile).size });
   }
   return built;

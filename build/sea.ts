@@ -3,12 +3,12 @@
 // single-executable-application (SEA) tooling and nothing from the network:
 //   1. the multi-call CommonJS bundle dist/deis-etcd.cjs (build/bundle.ts) is the SEA main;
 //   2. `node --experimental-sea-config` of the project's Node 24 (node_modules/.bin/node) writes the
-//      blob (with V8 code cache for a faster start);
+//      blob (with V8 code cache for a faster start, and the bundle's trimmed source map as an asset);
 //   3. a copy of that same node binary is stripped of its symbols (~127 MB -> ~108 MB) and postject
 //      injects the blob (NODE_SEA_BLOB note, sentinel fuse flipped).
-// pkg is not used: its default mode and its --sea mode download Node, and its internal
-// `npx postject` fails silently offline, leaving a plain copy of node. The build therefore runs the
-// result with --version and fails unless it answers with our version.
+// pkg is not used (docs/packaging.md: it downloads Node, and its `npx postject` fails silently
+// offline, leaving a plain copy of node). A failed injection leaves plain node here too, so the build
+// runs the result with --version and fails unless it answers with our version.
 //
 // Usage: node build/sea.ts [--no-strip]    Env: POSTJECT=<postject package dir> when not in node_modules
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,16 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SEA_MAP_ASSET } from '../internal/stack-map.ts';
 import { bundle, repoRoot, resolveVersion } from './bundle.ts';
+
+/**
+ * V8 flags baked into the executable (sea-config execArgv; NODE_OPTIONS still adds to them): semi-spaces
+ * of at most 1 MiB instead of V8's default, which grows the young generation with allocation; the
+ * programs allocate little, and the smaller nursery keeps their resident memory lower (bench/rss.ts,
+ * README).
+ */
+export const EXEC_ARGV = ['--max-semi-space-size=1'];
 
 /** The fuse Node's SEA support looks for (from Node's docs and src/node_sea.cc). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -94,6 +103,9 @@ export async function buildExecutable(opts: SeaOptions = {}): Promise<BuiltExecu
         output: blob,
         disableExperimentalSEAWarning: true,
         useCodeCache: true,
+        execArgv: EXEC_ARGV,
+        // the trimmed source map, read by internal/stack-map.ts when a stack is formatted
+        assets: { [SEA_MAP_ASSET]: join(outDir, 'deis-etcd.cjs.map') },
       }),
     );
     execFileSync(node, ['--experimental-sea-config', config], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -1,7 +1,9 @@
 // The real adapters both entry points wire into their runners: the Kubernetes API (from a kubeconfig
-// or the pod's service account, undefined without either) and etcd clients.
+// or the pod's service account, undefined without either; the client library loads on the first
+// call) and etcd clients.
 import { connectEtcd, type EtcdApi, type EtcdClientOptions } from './etcd/client.ts';
-import { connectKube, type KubeApi } from './k8s/client.ts';
+import type { KubeApi } from './k8s/client.ts';
+import { lazyKube } from './k8s/lazy.ts';
 
 export interface Adapters {
   kube: () => KubeApi | undefined;
@@ -11,7 +13,7 @@ export interface Adapters {
 
 export function realAdapters(env: NodeJS.ProcessEnv, namespace: string | undefined): Adapters {
   return {
-    kube: () => connectKube(env, namespace),
+    kube: () => lazyKube(env, namespace),
     connect: (endpoints, tls, auth) => connectEtcd({ endpoints, tls, auth }),
   };
 }

@@ -3,16 +3,20 @@
 // /bin/boot, /bin/discovery or /bin/snapshot, a bundle named boot.cjs) or else by its first argument
 // (`deis-etcd boot --help`, `kubectl-deis_etcd status`: kubectl runs the plugin with the words after
 // `kubectl deis-etcd`).
-import { main as boot } from '../boot/cli.ts';
-import { main as discovery } from '../discovery/cli.ts';
-import { main as snapshot } from '../snapshot/cli.ts';
-import { main as status } from '../status/cli.ts';
+//
+// Each program's modules load only when it runs (dynamic import): one program's dependencies (the
+// Kubernetes client of status, say) cost the others no memory.
 import { VERSION } from '../../internal/version.ts';
 
 export type ProgramName = 'boot' | 'discovery' | 'snapshot' | 'status';
 type Main = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const programs: Record<ProgramName, Main> = { boot, discovery, snapshot, status };
+const programs: Record<ProgramName, () => Promise<{ main: Main }>> = {
+  boot: () => import('../boot/cli.ts'),
+  discovery: () => import('../discovery/cli.ts'),
+  snapshot: () => import('../snapshot/cli.ts'),
+  status: () => import('../status/cli.ts'),
+};
 const isProgram = (name: string | undefined): name is ProgramName =>
   name === 'boot' || name === 'discovery' || name === 'snapshot' || name === 'status';
 
@@ -67,7 +71,7 @@ export async function main(invokedAs: (string | undefined)[], args: string[], en
   const choice = choose(invokedAs, args);
   switch (choice.kind) {
     case 'run':
-      return programs[choice.program](choice.argv, env);
+      return (await programs[choice.program]()).main(choice.argv, env);
     case 'version':
       process.stdout.write(`deis-etcd ${VERSION}\n`);
       return 0;

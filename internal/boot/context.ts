@@ -20,7 +20,6 @@ import { bootMetrics, type BootMetrics } from './metrics.ts';
 import { Phases } from './phases.ts';
 import { selfUrls, type Self } from './observe.ts';
 import type { Credentials, LeafKeeper } from '../tls/pki.ts';
-import { startTls } from './tls.ts';
 import { rootCredentials, type AuthState } from './auth.ts';
 import { renewingClient } from '../tls/renewing-client.ts';
 
@@ -95,7 +94,8 @@ export async function createContext(d: BootDeps): Promise<BootContext> {
   });
   for (const w of cfg.etcdEnvDropped) log.warn('etcd setting ignored', { detail: w });
 
-  const tls = await startTls({ ...d, log }, host);
+  // X.509 (@peculiar/x509) loads only with --tls: it costs memory a plain member does not need
+  const tls = cfg.tls.enabled ? await (await import('./tls.ts')).startTls({ ...d, log }, host) : undefined;
   // https endpoints get this member's current certificate: clients made after a renewal present the new one
   const tlsFor = (endpoints: string[]) =>
     tls && endpoints.some((u) => u.startsWith('https:')) ? tls.current() : undefined;

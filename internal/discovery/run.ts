@@ -24,7 +24,6 @@ import { urlHost } from '../net.ts';
 import { resolveToken } from './token.ts';
 import { Registry } from './registry.ts';
 import type { Credentials, TlsPaths } from '../tls/pki.ts';
-import { ensureAuthSecrets, startDiscoveryTls } from './tls.ts';
 import { renewingClient } from '../tls/renewing-client.ts';
 
 export interface DiscoveryDeps extends Runtime {
@@ -90,8 +89,10 @@ export async function runDiscovery(d: DiscoveryDeps): Promise<number> {
   log.info('discovery token ready', { tokenSource, tokenFingerprint: fingerprint(token) });
 
   const kubeForSecrets = cfg.tls.enabled || cfg.auth.enabled ? (kube ?? d.kube()) : undefined;
-  const tls = await startDiscoveryTls({ ...d, kube: kubeForSecrets }, host);
-  await ensureAuthSecrets({ ...d, kube: kubeForSecrets });
+  // X.509 (@peculiar/x509) loads only with --tls or --auth: it costs memory a plain discovery does not need
+  const secure = cfg.tls.enabled || cfg.auth.enabled ? await import('./tls.ts') : undefined;
+  const tls = await secure?.startDiscoveryTls({ ...d, kube: kubeForSecrets }, host);
+  await secure?.ensureAuthSecrets({ ...d, kube: kubeForSecrets });
 
   await d.files.ensureWritableDir(cfg.dataDir, '--data-dir');
   const binary = resolveBinary(cfg.etcdBinary, d.env);

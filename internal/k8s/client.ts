@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { DeisError } from '../errors.ts';
 import { eventSink, type EventSink } from './events.ts';
+import { kubeSource } from './lazy.ts';
 
 export interface PodInfo {
   name: string;
@@ -55,10 +56,11 @@ export function connectKube(env: NodeJS.ProcessEnv, namespace: string | undefine
   const kc = new k8s.KubeConfig();
   let ns = namespace;
   try {
-    if (env.KUBECONFIG) {
+    const source = kubeSource(env);
+    if (source === 'kubeconfig' && env.KUBECONFIG) {
       kc.loadFromFile(env.KUBECONFIG);
       ns ??= kc.getContextObject(kc.getCurrentContext())?.namespace;
-    } else if (env.KUBERNETES_SERVICE_HOST) {
+    } else if (source === 'in-cluster') {
       kc.loadFromCluster();
       try {
         ns ??= readFileSync(SA_NAMESPACE, 'utf8').trim();

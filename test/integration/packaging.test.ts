@@ -6,11 +6,11 @@
 // project's node_modules or $POSTJECT.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { bundle, repoRoot, type BuiltBundle } from '../../build/bundle.ts';
+import { bundle, MIN_NODE_MAJOR, repoRoot, type BuiltBundle } from '../../build/bundle.ts';
 import { buildExecutable, type BuiltExecutable } from '../../build/sea.ts';
 import { etcdTool } from '../world/tools.ts';
 import { freeAddress } from '../world/net.ts';
@@ -49,12 +49,38 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   });
 }
 
-/** A dir holding one copy of a bundle and nothing else. */
-function lonely(bundleName: string): string {
+/** A dir holding one copy of a bundle and nothing else (with its source map if asked). */
+function lonely(bundleName: string, withMap = false): string {
   const dir = tempDir('deis-etcd-lonely-');
-  copyFileSync(built.find((b) => b.name === bundleName)!.path, join(dir, `${bundleName}.cjs`));
+  const path = built.find((b) => b.name === bundleName)!.path;
+  copyFileSync(path, join(dir, `${bundleName}.cjs`));
+  if (withMap) copyFileSync(`${path}.map`, join(dir, `${bundleName}.cjs.map`));
   return dir;
 }
+
+/** The machine's own Node when it is older than the bundles accept (Node 20 here), else undefined. */
+function oldNode(): { path: string; version: string } | undefined {
+  for (const path of ['/usr/bin/node', '/usr/local/bin/node', '/bin/node']) {
+    if (!existsSync(path)) continue;
+    const r = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    const version = r.stdout?.trim() ?? '';
+    if (r.status === 0 && Number(version.split('.')[0]) < MIN_NODE_MAJOR) return { path, version };
+  }
+  return undefined;
+}
+
+/**
+ * A preload (node -r, or NODE_OPTIONS for the executable) that makes os.networkInterfaces throw a
+ * plain Error: runProgram (internal/cli.ts) calls it after the config is valid and prints the stack
+ * of any error that is not ours.
+ */
+function failingPreload(): string {
+  const file = join(tempDir('deis-etcd-preload-'), 'fail.cjs');
+  writeFileSync(file, "require('node:os').networkInterfaces = () => { throw new Error('injected failure'); };\n");
+  return file;
+}
+const failEnv = (extra: Record<string, string> = {}) =>
+  bareEnv({ POD_IP: '127.0.0.1', DEIS_ETCD_DISCOVERY_TOKEN: 't', DEIS_ETCD_CLUSTER_SIZE: '1', ...extra });
 
 test.before(async () => {
   const out = tempDir('deis-etcd-dist-');
@@ -175,6 +201,35 @@ test('deis-etcd.cjs runs the program named by its first argument', async () => {
   assert.match(none.stderr, /deis-etcd boot \[options\]/);
 });
 
+test("an older Node (the machine's): each bundle says which Node it needs, exit 3, before any other code", async () => {
+  const old = oldNode();
+  if (!old) {
+    console.log('  (skipped: no Node older than 22 on this machine)');
+    return;
+  }
+  for (const name of ['boot', 'discovery', 'deis-etcd'] as const) {
+    const r = await run(old.path, [`${name}.cjs`, '--help'], { cwd: lonely(name) });
+    assert.is(r.code, 3, `${name}: ${r.stderr.slice(0, 500)}`);
+    assert.is(r.stderr, `deis-etcd needs Node ${MIN_NODE_MAJOR} or newer; this is Node ${old.version}\n`);
+    assert.is(r.stdout, '');
+  }
+});
+
+test('a stack trace from a bundle names internal/... files (its trimmed .map beside it)', async () => {
+  const dir = lonely('discovery', true);
+  const r = await run(node, ['-r', failingPreload(), 'discovery.cjs'], { cwd: dir, env: failEnv() });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Error: injected failure\n/);
+  assert.match(r.stderr, /\n {4}at runProgram \(internal\/cli\.ts:\d+:\d+\)/);
+  const map = JSON.parse(readFileSync(join(dir, 'discovery.cjs.map'), 'utf8')) as { sources: string[] };
+  assert.ok(
+    map.sources.length > 10 && map.sources.every((s) => /^(cmd|internal)\/.*\.ts$|^discovery-entry\.ts$/.test(s)),
+    'own sources only',
+  );
+  const bare = await run(node, ['-r', failingPreload(), 'discovery.cjs'], { cwd: lonely('discovery'), env: failEnv() });
+  assert.match(bare.stderr, /at runProgram \(.*discovery\.cjs:\d+:\d+\)/, 'without a map the frame stays as it is');
+});
+
 test('node discovery.cjs serves discovery on a real etcd (gRPC put/get)', async () => {
   const dir = lonely('discovery');
   await discoverySmoke('discovery-node', node, [join(dir, 'discovery.cjs')], dir);
@@ -204,6 +259,15 @@ for (const program of ['boot', 'discovery'] as const) {
     assert.not.match(viaLink.stderr, /ExperimentalWarning|single executable/i);
   });
 }
+
+test('a stack trace from the executable names internal/... files (the map is in the executable)', async () => {
+  const r = await run(join(alone, 'discovery'), [], {
+    cwd: alone,
+    env: failEnv({ NODE_OPTIONS: `-r ${failingPreload()}` }),
+  });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /\n {4}at runProgram \(internal\/cli\.ts:\d+:\d+\)/);
+});
 
 test('the executable alone, as discovery, serves discovery on a real etcd', async () => {
   await discoverySmoke('discovery-sea', join(alone, 'discovery'), [], alone);

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,6 +126,17 @@ test('.dockerignore keeps every source the build stage copies and drops the rest
   }
   const buildScripts = [...text.matchAll(/(build\/[\w/-]+\.ts)/g)].map((m) => m[1]!);
   for (const s of buildScripts) assert.ok(allowed.includes(s) && existsSync(join(root, s)), `${s} is in the context`);
+  // what those scripts import from the repository is copied too (a missing one fails only the image build)
+  const copied = (path: string) => sources.some((s) => path === s.replace(/\/$/, '') || path.startsWith(s));
+  for (const script of buildScripts) {
+    const imports = [
+      ...readFileSync(join(root, script), 'utf8').matchAll(/^import [^;]*?from '(\.{1,2}\/[^']+)';$/gms),
+    ];
+    for (const [, spec] of imports) {
+      const path = relative(root, join(root, dirname(script), spec!));
+      assert.ok(copied(path), `${script} imports ${path}, which the build stage does not copy`);
+    }
+  }
 });
 
 test.run();
