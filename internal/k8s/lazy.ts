@@ -39,5 +39,6 @@ export function lazyKube(env: NodeJS.ProcessEnv, namespace: string | undefined):
     statefulSetReplicas: async (name) => (await load()).statefulSetReplicas(name),
     getOrCreateSecret: async (name, key, generate) => (await load()).getOrCreateSecret(name, key, generate),
     getOrCreateSecretData: async (name, type, generate) => (await load()).getOrCreateSecretData(name, type, generate),
+    updateSecretData: async (name, update) => (await load()).updateSecretData(name, update),
   };
 }
