@@ -21,6 +21,8 @@ const JOIN_ATTEMPTS = 3;
  * etcd publishes again at once. Upstream: the same family as etcd-io/etcd#16436 (open).
  */
 const PUBLISH_GRACE_MS = 1500;
+/** How long that etcd gets to stop (it answers, so SIGTERM ends it in well under a second). */
+const PUBLISH_RESTART_GRACE_MS = 5000;
 
 /**
  * Decides, starts etcd and brings it to ready; a join that stalls is given up (learner removed, data
@@ -44,7 +46,7 @@ export async function startMember(
       } catch (err) {
         if (!isReason(err, 'publish-lost')) throw err;
         ctx.log.warn('restarting etcd once: it has not published itself since its promotion', { err });
-        await child.stop(STOP_GRACE_MS);
+        await child.stop(PUBLISH_RESTART_GRACE_MS);
         const restart: Start = { ...start, plan: 'restart' }; // its data dir has the member now
         child = spawnEtcd(ctx, binary, restart);
         onChild(child);
@@ -121,7 +123,11 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
     const t0 = performance.now();
     const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
     if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
-    if (!ok && start.plan === 'join' && promotedAt !== undefined && clock.now() - promotedAt > PUBLISH_GRACE_MS)
+    const unpublished =
+      !ok && start.plan === 'join' && promotedAt !== undefined && clock.now() - promotedAt > PUBLISH_GRACE_MS;
+    // only an etcd that answers on its metrics listener (it runs and applies) lost its publish; one that
+    // does not answer is stalled (paused, starved), which the join watchdog gives up on instead
+    if (unpublished && (await watch.applied()) !== undefined)
       throw new DeisError(
         'membership',
         `etcd has not published itself ${PUBLISH_GRACE_MS} ms after its promotion ` +

@@ -215,8 +215,9 @@ test('join: promotion starts with etcd, before it is healthy (a learner stuck pu
 
 test('join: a promoted member that does not publish itself within the grace fails with publish-lost', async () => {
   const cluster = threeMembers();
-  // promoted, but its publish was applied inside the snapshot it received: it stays unhealthy
-  cluster.addMember(4, { isLearner: true, healthy: false, inSync: true });
+  // promoted, but its publish was applied inside the snapshot it received: it stays unhealthy while
+  // its metrics listener answers (it runs and applies)
+  cluster.addMember(4, { isLearner: true, healthy: false, inSync: true, applied: 10 });
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
   const err = await rejects(
     becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
@@ -234,6 +235,17 @@ test('join: a promoted member that does not publish itself within the grace fail
     }),
     /etcd is healthy: not reached within 10 s/,
   );
+});
+
+test('join: a promoted member whose etcd does not answer at all (paused) is no lost publish: no restart', async () => {
+  const cluster = threeMembers();
+  cluster.addMember(4, { isLearner: true, healthy: false, inSync: true }); // no metrics answer
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
+  const err = await rejects(
+    becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
+    /join stalled|not reached within 10 s/,
+  );
+  assert.is.not((err as DeisError).reason, 'publish-lost');
 });
 
 test('join: promoting stops when etcd exits before it is healthy', async () => {
