@@ -46,6 +46,8 @@ const levers: Record<string, { nodeOptions: string; cli?: string[] }> = {
   },
   'optimize-for-size (cli)': { nodeOptions: '', cli: ['--optimize-for-size'] },
   // interpreter and Sparkplug only: no optimizing compiler runs, so its code pages stay untouched
+  // interpreter only: no compiler tier runs (and no WebAssembly, which fetch's parser would need)
+  'semi 1 + jitless (cli)': { nodeOptions: '--max-semi-space-size=1', cli: ['--jitless'] },
   'semi 1 + no-opt + no-maglev (cli)': { nodeOptions: '--max-semi-space-size=1', cli: ['--no-opt', '--no-maglev'] },
 };
 
@@ -54,6 +56,27 @@ function rssMiB(pid: number): { rss: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
   return { rss: kb('VmRSS'), anon: kb('RssAnon') };
+}
+
+/** RSS_SMAPS=1: resident MiB per mapped file (or [anon]/[heap]) from /proc/<pid>/smaps, largest first. */
+function mappings(pid: number): string {
+  const by = new Map<string, { rss: number; anon: number }>();
+  let name = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) name = `${head[2] || '[anon]'} ${head[1]}`;
+    const m = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
+    if (!m) continue;
+    const e = by.get(name) ?? { rss: 0, anon: 0 };
+    if (m[1] === 'Rss') e.rss += Number(m[2]) / 1024;
+    else e.anon += Number(m[2]) / 1024;
+    by.set(name, e);
+  }
+  return [...by]
+    .filter(([, e]) => e.rss >= 0.5)
+    .sort((a, b) => b[1].rss - a[1].rss)
+    .map(([n, e]) => `\n  ${e.rss.toFixed(1)} MiB (anon ${e.anon.toFixed(1)}) ${n}`)
+    .join('');
 }
 
 /** /proc/<pid>/stat: parent pid and start time (clock ticks since boot), after the (comm) field. */
@@ -104,7 +127,7 @@ async function measure(launcher: (p: 'boot' | 'discovery') => string[], nodeOpti
   const base = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    NODE_OPTIONS: nodeOptions,
+    NODE_OPTIONS: `${nodeOptions} ${process.env.RSS_EXTRA_OPTIONS ?? ''}`.trim(),
     DEIS_ETCD_CLUSTER_SIZE: '1',
     DEIS_ETCD_DISCOVERY_TOKEN: token,
     DEIS_ETCD_ETCD_BINARY: etcdTool('etcd'),
@@ -134,6 +157,12 @@ async function measure(launcher: (p: 'boot' | 'discovery') => string[], nodeOpti
     await ready('boot', boot, `http://${bHost}:8080`);
     const etcdMs = spawnToEtcdMs(boot.child.pid!);
     await new Promise((r) => setTimeout(r, settleMs));
+    if (process.env.RSS_SMAPS)
+      for (const [n, pid] of [
+        ['boot', boot.child.pid!],
+        ['discovery', disc.child.pid!],
+      ] as const)
+        console.log(n, mappings(pid));
     return { boot: rssMiB(boot.child.pid!), discovery: rssMiB(disc.child.pid!), etcdMs };
   } finally {
     await boot?.stop();

@@ -7,6 +7,7 @@ import { describe, DeisError, exitCodeFor } from './errors.ts';
 import { createLogger, type Level } from './log/log.ts';
 import { realClock } from './clock.ts';
 import { nodeFiles } from './files.ts';
+import { httpGet } from './http-request.ts';
 import type { Runtime } from './runtime.ts';
 import { VERSION } from './version.ts';
 
@@ -47,7 +48,7 @@ export async function runProgram<C>(p: Program<C>, argv: string[], env: NodeJS.P
         env,
         interfaces: networkInterfaces(),
         signal: abort.signal,
-        fetch,
+        fetch: httpGet,
         files: nodeFiles,
       };
       return await p.run(cfg, rt);

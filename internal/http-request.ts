@@ -29,3 +29,26 @@ export function requestText(
     req.end(payload);
   });
 }
+
+/** What a runner reads from an HTTP answer (a subset of fetch's Response, which tests may pass). */
+export interface HttpAnswer {
+  ok: boolean;
+  status: number;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/**
+ * GET over node:http(s), the runners' HTTP probe (etcd's /health and /metrics). Not the global
+ * fetch: the first touch of it loads Node's bundled undici and its WebAssembly HTTP parser, ~25 MiB
+ * of resident memory in every boot and discovery process for a few GETs (bench/rss.ts, README).
+ */
+export async function httpGet(url: string, init?: { signal?: AbortSignal }): Promise<HttpAnswer> {
+  const { status, body } = await requestText(new URL(url), { method: 'GET', signal: init?.signal }, undefined);
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    text: async () => body,
+    json: async () => JSON.parse(body) as unknown,
+  };
+}

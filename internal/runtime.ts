@@ -2,11 +2,12 @@
 // interfaces, the stop signal, HTTP probes, files), passed in so that tests can replace them.
 import type { Clock } from './clock.ts';
 import type { Files } from './files.ts';
+import type { HttpAnswer } from './http-request.ts';
 import type { Interfaces } from './identity/identity.ts';
 import type { Logger } from './log/log.ts';
 
-/** A fetch: the only way runners make HTTP calls (etcd's /health), replaced in tests. */
-export type Fetch = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+/** A GET: the only way runners make HTTP calls (etcd's /health, /metrics), replaced in tests. */
+export type Fetch = (url: string, init?: { signal?: AbortSignal }) => Promise<HttpAnswer>;
 
 /** What every program runner gets from the entry point: side effects passed in, replaceable in tests. */
 export interface Runtime {
