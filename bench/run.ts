@@ -3,7 +3,7 @@
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
 // Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
-// BENCH_FLOOR_REPS (default 40), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
+// BENCH_FLOOR_REPS (default 80), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
 // Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
 import { execFileSync } from 'node:child_process';
 
 const reps = Number(process.env.BENCH_REPS ?? 5);
-const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 40);
+const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 80);
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const root = new URL('..', import.meta.url).pathname;
