@@ -3,12 +3,12 @@
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
 // Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
-// BENCH_FLOOR_REPS (default 80), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
+// BENCH_FLOOR_REPS (default 60), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
 // Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { startEtcd, startEtcdCluster, waitHealthy } from '../test/world/etcd.ts';
 import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
@@ -20,7 +20,7 @@ import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
 import { execFileSync } from 'node:child_process';
 
 const reps = Number(process.env.BENCH_REPS ?? 5);
-const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 80);
+const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 60);
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const root = new URL('..', import.meta.url).pathname;
@@ -73,11 +73,17 @@ async function timeIt(fn: () => Promise<() => Promise<void>>): Promise<number> {
   return ms;
 }
 
+/** Removes a stopped etcd's data (each preallocates a 64 MB WAL: 80 samples would fill /tmp). */
+const dropData = (m: { dataDir: string }) => rmSync(dirname(m.dataDir), { recursive: true, force: true });
+
 /** etcd's floor: 3 members with a static --initial-cluster, process start to all healthy. */
 async function floor(): Promise<number> {
   return timeIt(async () => {
     const c = await startEtcdCluster({ size: 3 });
-    return () => c.stop();
+    return async () => {
+      await c.stop();
+      c.members.forEach(dropData);
+    };
   });
 }
 
@@ -88,6 +94,7 @@ async function singleStart(): Promise<number> {
     await waitHealthy(m);
     return async () => {
       await m.proc.stop();
+      dropData(m);
     };
   });
 }
