@@ -3,10 +3,11 @@
 // uses a namespace of its own (the rendered overlay with its namespace replaced).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { isReady, repoRoot, startTestWorld, type TestWorld } from '../test/world/world.ts';
 import { waitFor } from '../test/world/procs.ts';
 import { kubeTool } from '../test/world/tools.ts';
-import { readyEntry, type PhaseMs } from './phases.ts';
+import { logTimes, readyEntry, type PhaseMs } from './phases.ts';
 
 async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: string): Promise<void> {
   await waitFor(
@@ -22,6 +23,25 @@ async function readyMembers(w: TestWorld, ns: string, n: number, exclude?: strin
   );
 }
 
+/** When the old pod (`victim`) is gone and when a new pod of that name is bound, from a watch. */
+async function watchPod(w: TestWorld, ns: string, name: string, victim: k8s.V1Pod) {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(w.kubeconfig);
+  const seen: { gone?: number; bound?: number; stop: () => void } = { stop: () => {} };
+  const req = await new k8s.Watch(kc).watch(
+    `/api/v1/namespaces/${ns}/pods`,
+    { fieldSelector: `metadata.name=${name}`, resourceVersion: victim.metadata!.resourceVersion },
+    (type: string, p: k8s.V1Pod) => {
+      if (p.metadata!.uid === victim.metadata!.uid) {
+        if (type === 'DELETED') seen.gone ??= Date.now();
+      } else if (p.spec?.nodeName) seen.bound ??= Date.now();
+    },
+    () => {},
+  );
+  seen.stop = () => req.abort();
+  return seen;
+}
+
 export interface K8sResults {
   applyMs: number[];
   healMs: number[];
@@ -30,9 +50,10 @@ export interface K8sResults {
   /** the replacement boot's phases, one per heal */
   phases: PhaseMs[];
   /**
-   * A heal split in three: the test world's part before boot runs (deletion, the old pod's
-   * termination, the controller's new pod, the node agent's start), boot's own (process start to
-   * ready), and after (until the readiness probe marks the pod Ready and the test sees it).
+   * A heal split in steps, from the deletion request: the test world's part before boot runs (the
+   * node agent's SIGTERM, the old boot's stop, the old pod's removal, the StatefulSet controller's
+   * new pod and the scheduler's binding, the agent's container start), boot's own (process start
+   * to ready), and after (until the readiness probe marks the pod Ready and the test sees it).
    */
   split: PhaseMs[];
 }
@@ -67,18 +88,36 @@ export async function k8sBench(
       // ago would measure that window, which a running cluster is long past
       await new Promise((r) => setTimeout(r, 5500));
       const victim = await w.core.readNamespacedPod({ name: 'deis-etcd-1', namespace: ns });
+      const seen = await watchPod(w, ns, 'deis-etcd-1', victim);
       const t1 = performance.now();
       const deletedAt = Date.now();
       await w.faults.deletePod(ns, 'deis-etcd-1');
       await readyMembers(w, ns, 3, victim.metadata!.uid);
       const seenReadyAt = Date.now();
       out.healMs.push(performance.now() - t1);
-      const ready = readyEntry(await w.agent.logs(ns, 'deis-etcd-1'));
+      seen.stop();
+      const logs = await w.agent.logs(ns, 'deis-etcd-1');
+      const ready = readyEntry(logs);
+      const old = logTimes(logs, ['signal received', 'stopped'], deletedAt);
       if (ready && ready.at > deletedAt) {
         const bootStart = ready.at - ready.phases.total!;
         out.phases.push(ready.phases);
+        const steps: [string, number | undefined][] = [
+          ['agent: deletion to SIGTERM in the old boot', old['signal received']],
+          ['old boot: SIGTERM to exit', old.stopped],
+          ['old pod object gone', seen.gone],
+          ['new pod created and bound', seen.bound],
+          ['agent: bound to the new boot started', bootStart],
+        ];
+        const split: PhaseMs = { 'before boot (world)': bootStart - deletedAt };
+        let prev = deletedAt;
+        for (const [name, at] of steps) {
+          if (at === undefined || at < prev) continue;
+          split[name] = at - prev;
+          prev = at;
+        }
         out.split.push({
-          'before boot (world)': bootStart - deletedAt,
+          ...split,
           'boot, start to ready': ready.phases.total!,
           'after ready (probe)': seenReadyAt - ready.at,
         });

@@ -19,6 +19,23 @@ export function readyEntry(log: string): { phases: PhaseMs; at: number } | undef
   return found;
 }
 
+/** When each of `msgs` was first logged at or after `since` (epoch ms), from a boot's JSON log. */
+export function logTimes(log: string, msgs: string[], since: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of log.split('\n')) {
+    const at = line.indexOf('{');
+    if (at < 0 || !msgs.some((m) => line.includes(`"${m}"`))) continue;
+    try {
+      const e = JSON.parse(line.slice(at)) as { msg?: string; time?: string };
+      const t = e.time ? Date.parse(e.time) : NaN;
+      if (e.msg && msgs.includes(e.msg) && t >= since) out[e.msg] ??= t;
+    } catch {
+      /* not a JSON line */
+    }
+  }
+  return out;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;

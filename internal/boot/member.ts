@@ -21,6 +21,12 @@ const JOIN_ATTEMPTS = 3;
  * etcd publishes again at once. Upstream: the same family as etcd-io/etcd#16436 (open).
  */
 const PUBLISH_GRACE_MS = 1500;
+/**
+ * Sooner when the voters' member list already shows this member published (its name and client URLs
+ * set): the cluster has applied the publish, so a local etcd that is still not ready this long after
+ * its promotion never saw it applied (a follower applies the same entries within milliseconds).
+ */
+const PUBLISHED_LAG_MS = 500;
 /** How long that etcd gets to stop (it answers, so SIGTERM ends it in well under a second). */
 const PUBLISH_RESTART_GRACE_MS = 5000;
 
@@ -109,6 +115,13 @@ function promoteWhileStarting(
   return withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, start.memberId, watch, stopped));
 }
 
+/** Whether the voters list this joining member as published (name and client URLs set); false when unsure. */
+function publishedInCluster(ctx: BootContext, start: Start): Promise<boolean> {
+  return withEtcd(ctx, start.endpoints, async (voters) =>
+    (await voters.memberList()).members.some((m) => m.id === start.memberId && !!m.name && m.clientUrls.length > 0),
+  ).catch(() => false);
+}
+
 /** Waits until the started member is a healthy voter with its heartbeat written. */
 export async function becomeReady(ctx: BootContext, child: Child, start: Start): Promise<void> {
   const { cfg, self, clock, log } = ctx;
@@ -123,14 +136,16 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
     const t0 = performance.now();
     const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
     if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
+    const since = !ok && start.plan === 'join' && promotedAt !== undefined ? clock.now() - promotedAt : 0;
     const unpublished =
-      !ok && start.plan === 'join' && promotedAt !== undefined && clock.now() - promotedAt > PUBLISH_GRACE_MS;
+      since > PUBLISH_GRACE_MS ||
+      (since > PUBLISHED_LAG_MS && start.memberId !== undefined && (await publishedInCluster(ctx, start)));
     // only an etcd that answers on its metrics listener (it runs and applies) lost its publish; one that
     // does not answer is stalled (paused, starved), which the join watchdog gives up on instead
     if (unpublished && (await watch.applied()) !== undefined)
       throw new DeisError(
         'membership',
-        `etcd has not published itself ${PUBLISH_GRACE_MS} ms after its promotion ` +
+        `etcd has not published itself ${Math.round(since)} ms after its promotion ` +
           '(its publish was applied inside the snapshot it received)',
         { reason: 'publish-lost', retryable: true },
       );

@@ -13,11 +13,18 @@ export type ChangeKind =
 
 /** Buckets (seconds) of the join and heal durations: a join takes seconds, a heal tens of seconds. */
 const DURATION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+/** Buckets (seconds) of a boot phase: from a 10 ms look to a 30 s wait. */
+const PHASE_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export class BootMetrics extends Metrics {
   /** One membership change this member made. */
   change(kind: ChangeKind): void {
     this.inc('deis_etcd_membership_changes_total', { kind });
+  }
+
+  /** A boot's time to ready, phase by phase (ms, as Phases.summary gives them; total is the whole). */
+  phases(spent: Record<string, number>): void {
+    for (const [phase, ms] of Object.entries(spent)) this.observe('deis_etcd_boot_phase_seconds', ms / 1000, { phase });
   }
 }
 
@@ -29,11 +36,6 @@ export function bootMetrics(): BootMetrics {
   m.declare('deis_etcd_membership_changes_total', 'membership changes this member made, by kind', 'counter');
   m.declare('deis_etcd_join_retries_total', 'joins given up and retried, by reason', 'counter');
   m.declare('deis_etcd_last_decision', 'the last plan decided (1 for the current one)', 'gauge');
-  m.declare(
-    'deis_etcd_boot_phase_seconds',
-    'where the time from process start to ready went, by phase (phases can overlap; total is the whole)',
-    'gauge',
-  );
   m.declare('deis_etcd_alarms', 'alarms raised in the cluster, by alarm (seen by the leader)', 'gauge');
   m.declare('deis_etcd_alarms_disarmed_total', 'alarms the maintenance pass cleared, by alarm', 'counter');
   m.declare('deis_etcd_defrags_total', 'defragmentations the maintenance pass ran, by reason', 'counter');
@@ -56,6 +58,11 @@ export function bootMetrics(): BootMetrics {
     'deis_etcd_join_duration_seconds',
     "from a join attempt's first look to a started voter (removals, learner added, caught up, promoted)",
     DURATION_BUCKETS,
+  );
+  m.declareHistogram(
+    'deis_etcd_boot_phase_seconds',
+    'where the time from process start to ready went, by phase (phases can overlap; total is the whole)',
+    PHASE_BUCKETS,
   );
   m.declareHistogram(
     'deis_etcd_heal_duration_seconds',

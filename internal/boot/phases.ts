@@ -2,7 +2,7 @@
 // (loading the program), learning its identity,
 // observing (each source on its own), deciding, waiting for the membership lock, removals, the add,
 // etcd's start to first health, the promotion, the heartbeat. Logged with "member ready" and
-// exported on /metrics (deis_etcd_boot_phase_seconds), read by the bench to split its totals.
+// exported on /metrics (the histogram deis_etcd_boot_phase_seconds, by phase), read by the bench to split its totals.
 // Phases can overlap (sources are observed together; the promotion runs while etcd starts), so
 // their sum need not be the total.
 import type { Clock } from '../clock.ts';

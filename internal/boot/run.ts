@@ -37,8 +37,7 @@ export async function runBoot(d: BootDeps): Promise<number> {
     if (!started) return 0;
     etcd.ready = true;
     const phases = ctx.phases.summary();
-    for (const [phase, ms] of Object.entries(phases))
-      ctx.metrics.set('deis_etcd_boot_phase_seconds', ms / 1000, { phase });
+    ctx.metrics.phases(phases);
     log.info('member ready', {
       memberId: ctx.member.id,
       clusterId: ctx.member.clusterId,

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { healPass } from '../../internal/boot/heal.ts';
+import { bootMetrics } from '../../internal/boot/metrics.ts';
 import { checkQuorum } from '../../internal/boot/recover.ts';
 import { Metrics } from '../../internal/server/server.ts';
 import { fakeBoot } from '../fakes/boot.ts';
@@ -60,6 +61,31 @@ test('quorum gauge: 1 with a leader, 0 without', async () => {
   for (const m of cluster.members) if (m.id !== '1') m.healthy = false;
   await checkQuorum(f.ctx, state);
   assert.match(f.ctx.metrics.render(), /^deis_etcd_quorum 0$/m);
+});
+
+test('boot phases: a histogram per phase on /metrics, buckets from 10 ms to 30 s', () => {
+  const m = bootMetrics();
+  m.phases({ runtime: 8, 'observe.etcd': 420, add: 1500, total: 2100 });
+  m.phases({ runtime: 30, total: 700 });
+  const text = m.render();
+  assert.match(text, /^# TYPE deis_etcd_boot_phase_seconds histogram$/m);
+  assert.not.match(text, /^# TYPE deis_etcd_boot_phase_seconds gauge$/m);
+  const line = (phase: string, le: string) =>
+    new RegExp(
+      `^deis_etcd_boot_phase_seconds_bucket\\{phase="${phase}",le="${le.replace('+', '\\+')}"\\} (\\d+)$`,
+      'm',
+    ).exec(text)?.[1];
+  assert.is(line('runtime', '0.01'), '1', 'the 8 ms start in the first bucket');
+  assert.is(line('runtime', '0.05'), '2');
+  assert.is(line('observe.etcd', '0.25'), '0');
+  assert.is(line('observe.etcd', '0.5'), '1');
+  assert.is(line('add', '1'), '0');
+  assert.is(line('add', '2.5'), '1');
+  assert.is(line('total', '1'), '1');
+  assert.is(line('total', '30'), '2');
+  assert.is(line('total', '+Inf'), '2');
+  assert.match(text, /^deis_etcd_boot_phase_seconds_count\{phase="total"\} 2$/m);
+  assert.match(text, /^deis_etcd_boot_phase_seconds_sum\{phase="total"\} 2\.8$/m);
 });
 
 test.run();

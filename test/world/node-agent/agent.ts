@@ -5,7 +5,9 @@
 // (probes.ts), restarts containers per restartPolicy, and on deletion sends SIGTERM, waits the grace
 // period, sends SIGKILL, then lets the object go. Beside the pods it runs the PV provisioner
 // (provisioner.ts), the service proxy (service-proxy.ts) and the cluster-DNS hosts file (hosts.ts);
-// tests inject faults through faults.ts. Everything is polled (no watches): pods every 300 ms.
+// tests inject faults through faults.ts. Pods: a watch of the pods bound to this node wakes the sync at
+// once (as the kubelet's watch does), beside a 300 ms resync; a probe whose result flips wakes it too;
+// the rest (services, volumes) is polled.
 // Container mode (image-mode.ts): pods whose image is in AgentOptions.images run from that image
 // through podman instead. Memory limits are enforced through the cgroup v1 memory controller (cgroup.ts) where it is
 // writable, with OOM kills reported as OOMKilled. Not modelled: CPU limits, users (containers run
@@ -21,7 +23,7 @@ import { listeningAddresses } from '../net.ts';
 import { HostsFile } from './hosts.ts';
 import { KubeletLogServer, logFiles } from './logs.ts';
 import { NodeRegistration } from './node.ts';
-import { probe } from './probes.ts';
+import { startProber } from './probes.ts';
 import { provisionVolumes } from './provisioner.ts';
 import { ServiceProxy } from './service-proxy.ts';
 import { newRun, now, type AgentOptions, type Run } from './state.ts';
@@ -44,6 +46,11 @@ export class NodeAgent implements PodProcesses {
   private nextIp = 0;
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private readonly kc: k8s.KubeConfig;
+  /** Set by a watch event or a probe's flip: the pod sync runs again at once. */
+  private woken = false;
+  private wakeSync: (() => void) | undefined;
+  private watchReq: { abort(): void } | undefined;
   private readonly errors: string[] = [];
   /** Why memory limits are not enforced, or undefined when they are. */
   readonly limitsUnenforced: string | undefined;
@@ -53,6 +60,7 @@ export class NodeAgent implements PodProcesses {
     this.nodeName = opts.nodeName ?? 'local-node';
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(opts.kubeconfig);
+    this.kc = kc;
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.kubelet = new KubeletLogServer(opts.stateDir);
     this.node = new NodeRegistration(kc, this.nodeName, () => this.kubelet.port);
@@ -99,26 +107,73 @@ export class NodeAgent implements PodProcesses {
   async start(): Promise<void> {
     await this.kubelet.start();
     await this.node.register();
-    const loop = async (fn: () => Promise<void>, everyMs: number) => {
+    const loop = async (fn: () => Promise<void>, everyMs: number, wakeable = false) => {
       while (!this.stopped) {
+        if (wakeable) this.woken = false;
         try {
           await fn();
         } catch (err) {
           this.note(err);
         }
-        await new Promise((r) => setTimeout(r, everyMs));
+        await new Promise<void>((r) => {
+          const done = () => {
+            clearTimeout(t);
+            if (wakeable) this.wakeSync = undefined;
+            r();
+          };
+          const t = setTimeout(done, everyMs);
+          if (wakeable && this.woken) done();
+          else if (wakeable) this.wakeSync = done;
+        });
       }
     };
     this.loops = [
-      loop(() => this.syncPods(), 300),
+      loop(() => this.syncPods(), 300, true),
+      this.watchPods(),
       loop(() => this.proxy.sync(), 500),
       loop(() => provisionVolumes(this.core, this.opts.stateDir), 500),
       loop(() => this.node.heartbeat(), 2000),
     ];
   }
 
+  /** Runs the pod sync again at once (now, or right after the one under way). */
+  private wake(): void {
+    this.woken = true;
+    this.wakeSync?.();
+  }
+
+  /** Watches the pods bound to this node, waking the sync on each event; rewatches after an end. */
+  private async watchPods(): Promise<void> {
+    const watch = new k8s.Watch(this.kc);
+    while (!this.stopped) {
+      await new Promise<void>((resolve) => {
+        const opts = { fieldSelector: `spec.nodeName=${this.nodeName}` };
+        watch
+          .watch(
+            '/api/v1/pods',
+            opts,
+            () => this.wake(),
+            () => resolve(),
+          )
+          .then(
+            (req) => {
+              this.watchReq = req;
+              if (this.stopped) req.abort();
+            },
+            (err) => {
+              this.note(err);
+              resolve();
+            },
+          );
+      });
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.watchReq?.abort();
+    this.wake();
     await Promise.all(this.loops);
     for (const run of this.runs.values()) await killPod(run, 2);
     await Promise.all(this.ctx.removals ?? []);
@@ -230,16 +285,18 @@ export class NodeAgent implements PodProcesses {
         if (exitedForGood(run, c)) continue;
         try {
           await startContainer(this.ctx, run, c);
+          startProber(
+            run.ip,
+            c,
+            c.proc!,
+            () => this.wake(),
+            () => this.stopped || run.killing,
+          );
         } catch (err) {
           c.waitingReason = 'CreateContainerConfigError';
           c.backoffUntil = Date.now() + 1000;
           this.note(`${run.ns}/${run.name}: ${err instanceof Error ? err.message : String(err)}`);
         }
-      }
-      if (c.proc && Date.now() >= c.nextProbe) {
-        const p = c.spec.readinessProbe;
-        c.nextProbe = Date.now() + 1000 * Math.max(1, p?.periodSeconds ?? 2);
-        c.ready = p ? await probe(run.ip, c.spec, p) : true;
       }
     }
     await reportStatus(this.core, run);

@@ -106,7 +106,6 @@ export async function startContainer(ctx: ContainerContext, run: Run, c: Contain
   c.startedAt = now();
   c.ready = false;
   c.waitingReason = undefined;
-  c.nextProbe = Date.now() + 1000 * (c.spec.readinessProbe?.initialDelaySeconds ?? 0);
   proc.once('exit', (code, signal) => {
     // as in a container's PID namespace, whose processes the kernel kills when its init exits: a
     // main process killed alone (SIGKILL of boot) must not leave its etcd holding the pod's ports

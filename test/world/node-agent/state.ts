@@ -53,7 +53,6 @@ export interface ContainerRun {
   /** its memory cgroup while the limits are enforced */
   cgroup?: MemoryCgroup | undefined;
   backoffUntil: number;
-  nextProbe: number;
   waitingReason: string | undefined;
 }
 
@@ -82,7 +81,6 @@ export function newRun(pod: k8s.V1Pod, ip: string, dir: string): Run {
       startedAt: undefined,
       lastExit: undefined,
       backoffUntil: 0,
-      nextProbe: 0,
       waitingReason: 'ContainerCreating',
     });
   }
