@@ -142,6 +142,19 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** Whether the member at `clientUrl` leads its cluster now (etcd's status: leader == its own ID). */
+async function isLeader(clientUrl: string): Promise<boolean | undefined> {
+  const c = new Etcd3({ hosts: [clientUrl], dialTimeout: 2000 });
+  try {
+    const st = await within(5000, 'status', c.maintenance.status());
+    return st.leader === st.header.member_id;
+  } catch {
+    return undefined;
+  } finally {
+    c.close();
+  }
+}
+
 async function memberIds(boots: BootProcess[]): Promise<{ name: string; learner: boolean }[]> {
   const c = new Etcd3({ hosts: boots.filter((b) => b.proc.running()).map((b) => b.clientUrl), dialTimeout: 2000 });
   try {
@@ -230,6 +243,7 @@ async function main(): Promise<void> {
     c.boots.map((b) => b.clientUrl),
     Math.min(10, loadS),
   );
+  const healSamples: { ms: number; victimWasLeader: boolean | undefined; phases: PhaseMs | undefined }[] = [];
   let healLoad: { lat: number[]; failed: number; sent: number } | undefined;
   for (let i = 0; i < reps; i++) {
     const idx = i % 3;
@@ -238,6 +252,7 @@ async function main(): Promise<void> {
       // a running cluster is past etcd's strict-reconfiguration window (a MemberAdd needs the leader
       // connected to a quorum for the last 5 s): back-to-back heals would measure that window instead
       if (i > 0) await new Promise((r) => setTimeout(r, 5500));
+      const leader = await isLeader(victim.clientUrl);
       victim.proc.kill('SIGKILL');
       await victim.proc.exited;
       const t0 = performance.now();
@@ -259,6 +274,13 @@ async function main(): Promise<void> {
         100,
       );
       heals.push(performance.now() - t0);
+      // one record per heal: a killed leader costs the cluster an election before the replacement's
+      // linearizable member list answers, a killed follower does not
+      healSamples.push({
+        ms: Math.round(performance.now() - t0),
+        victimWasLeader: leader,
+        phases: readyEntry(c.boots[idx]!.proc.log())?.phases,
+      });
       if (performance.now() - t0 > 5000) {
         log(`heal ${i + 1} took ${Math.round(performance.now() - t0)} ms; logs kept in ${logDir}`);
         keepLogs = true;
@@ -283,6 +305,14 @@ async function main(): Promise<void> {
   await c.stop();
   if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
   results.healFailures = healFailures;
+  results.healSamples = healSamples;
+  for (const [what, leader] of [
+    ['a leader', true],
+    ['a follower', false],
+  ] as const) {
+    const ms = healSamples.filter((h) => h.victimWasLeader === leader).map((h) => h.ms);
+    log(`direct heals that killed ${what}: ${ms.length} (${ms.join(', ') || 'none'} ms)`);
+  }
 
   // overhead: one boot (size 1) per runtime, spawn to ready and RSS once steady
   log('overhead per runtime');
