@@ -28,6 +28,7 @@ export type EtcdReason =
   | 'auth-not-enabled'
   | 'auth-required'
   | 'auth-failed'
+  | 'auth-old-revision'
   | 'permission-denied';
 export type KubeReason = 'forbidden' | 'conflict' | 'not-found' | 'bad-request' | 'server-error' | 'not-proxyable';
 export type DiscoveryReason = 'bad-size-key';

@@ -45,6 +45,23 @@ async function learnerAware<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Makes an etcd3 client authenticate again on its next call. etcd3 does so by itself after "invalid
+ * auth token" but not after "revision of auth store is old" (a user or role changed since the token
+ * was issued), where etcd's Go client does (microsoft/etcd3#198). etcd3 1.1 keeps the token in its
+ * connection pool's authenticator; false when that shape is gone (then the error stands).
+ */
+export function forgetToken(c: etcd3.Etcd3): boolean {
+  type Pool = { authenticator?: { invalidateMetadata?: () => void } };
+  const authenticator = (c as unknown as { pool?: Pool }).pool?.authenticator;
+  if (typeof authenticator?.invalidateMetadata !== 'function') return false;
+  authenticator.invalidateMetadata();
+  return true;
+}
+
+/** How many times a call is retried at once after "revision of auth store is old". */
+const AUTH_CHANGE_RETRIES = 3;
+
 /** etcd asks for a user: authentication was enabled since this client last found it off. */
 const isAuthAsked = (err: unknown) => isReason(err, 'auth-required') || isReason(err, 'permission-denied');
 
@@ -68,6 +85,22 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
   let useAuth = !!authed;
   const current = () => (useAuth && authed ? authed : anon);
   const perEndpoint = new Map<string, etcd3.Etcd3>();
+  // "revision of auth store is old": the member that took the call stamped it before it applied a
+  // user or role change the leader had committed; authenticate again and retry, as etcd's Go client
+  // does (a few times: another change may land meanwhile). fn may have gone through a per-endpoint
+  // client (status): every authenticating client forgets its token.
+  const afterAuthChange = async <T>(first: unknown, again: () => Promise<T>): Promise<T> => {
+    let err = first;
+    for (let i = 0; i < AUTH_CHANGE_RETRIES && isReason(err, 'auth-old-revision'); i++) {
+      if (!authed || ![authed, ...perEndpoint.values()].map(forgetToken).every(Boolean)) break;
+      try {
+        return await again();
+      } catch (e) {
+        err = e;
+      }
+    }
+    throw err;
+  };
   const call = async <T>(what: string, fn: (c: etcd3.Etcd3) => Promise<T>): Promise<T> => {
     const attempt = async (c: etcd3.Etcd3) => {
       try {
@@ -76,13 +109,16 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
         throw translate(err, what);
       }
     };
+    const usedAuth = useAuth;
     try {
       return await attempt(current());
     } catch (err) {
       if (!authed) throw err;
-      const switchTo = useAuth ? isReason(err, 'auth-not-enabled') : isAuthAsked(err);
-      if (!switchTo) throw err;
-      useAuth = !useAuth;
+      if (isReason(err, 'auth-old-revision')) return afterAuthChange(err, () => attempt(current()));
+      // set, not toggled: concurrent calls that all heard the same answer must agree on the mode
+      const wantAuth = usedAuth ? !isReason(err, 'auth-not-enabled') : isAuthAsked(err);
+      if (wantAuth === usedAuth) throw err;
+      useAuth = wantAuth;
       return attempt(current());
     }
   };

@@ -66,6 +66,14 @@ const etcdSentinels: readonly {
     retryable: false,
   },
   {
+    // the token was issued before a change to users or roles: etcd's Go client authenticates again
+    // and retries; etcd3 does not (microsoft/etcd3#198), so connectEtcd does
+    cls: etcd3.GRPCInvalidArgumentError,
+    desc: 'etcdserver: revision of auth store is old',
+    reason: 'auth-old-revision',
+    retryable: true,
+  },
+  {
     cls: etcd3.GRPCFailedPreconditionError,
     desc: 'etcdserver: rpc not supported for learner',
     reason: 'learner-rpc',
@@ -126,7 +134,7 @@ export function translate(err: unknown, what: string): DeisError {
     const s = etcdSentinels.find((x) => err instanceof x.cls && desc === x.desc);
     if (s) {
       const code =
-        s.reason === 'no-leader'
+        s.reason === 'no-leader' || s.reason === 'auth-old-revision'
           ? 'unreachable'
           : s.reason === 'no-space' || s.reason === 'compacted'
             ? 'internal'

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { certInfo, createCa, issueLeaf } from '../../internal/tls/x509.ts';
 import { CLIENT_SUBJECT } from '../../internal/tls/secrets.ts';
-import { members, type ClientTls, type Members } from '../helpers/members.ts';
+import { members, retryStaleToken, type ClientTls, type Members } from '../helpers/members.ts';
 import { killAndRejoin, scaleUpAndDown } from '../helpers/scenarios.ts';
 import { tempDir, waitFor, within } from '../world/procs.ts';
 import { nodeBin } from '../world/programs.ts';
@@ -81,7 +81,11 @@ async function put(auth: { username: string; password: string } | undefined, key
   const hosts = (await m.pods()).filter(isReady).map((p) => `https://${p.status!.podIP}:2379`);
   const c = new Etcd3({ hosts, credentials: credentials(), dialTimeout: 2000, ...(auth ? { auth } : {}) });
   try {
-    await within(10_000, `put ${key}`, c.put(key).value('v').exec());
+    await within(
+      10_000,
+      `put ${key}`,
+      retryStaleToken(c, (c) => c.put(key).value('v').exec()),
+    );
     return 'ok';
   } catch (err) {
     return String(err);
@@ -166,7 +170,8 @@ test('local-secure: the CA Secret, 3 Ready members over https, one cluster; a cl
     dialTimeout: 2000,
   });
   try {
-    assert.is(await within(10_000, 'get through the Service', c.get('secure/key').string()), 'over-tls');
+    const got = retryStaleToken(c, (c) => c.get('secure/key').string());
+    assert.is(await within(10_000, 'get through the Service', got), 'over-tls');
   } finally {
     c.close();
   }

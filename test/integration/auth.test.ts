@@ -25,6 +25,7 @@ import { etcdTool } from '../world/tools.ts';
 import { createCa, issueLeaf, type KeyPair } from '../../internal/tls/x509.ts';
 import { CLIENT_SUBJECT } from '../../internal/tls/secrets.ts';
 import { directHttp } from '../../internal/status/direct.ts';
+import { retryStaleToken } from '../helpers/members.ts';
 
 const logDir = tempDir();
 const secrets = tempDir();
@@ -77,7 +78,11 @@ const as = (username?: string, password?: string) =>
 
 async function put(c: Etcd3, key: string, value: string): Promise<string> {
   try {
-    await within(5000, `put ${key}`, c.put(key).value(value).exec());
+    await within(
+      5000,
+      `put ${key}`,
+      retryStaleToken(c, (c) => c.put(key).value(value).exec()),
+    );
     return 'ok';
   } catch (err) {
     return String(err);

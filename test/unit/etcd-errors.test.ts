@@ -50,6 +50,11 @@ const rows: { name: string; err: unknown; want: { code: string; reason: string |
     want: { code: 'membership', reason: 'unhealthy-cluster', retryable: true },
   },
   {
+    name: 'auth store revision old',
+    err: new etcd3.GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: revision of auth store is old'),
+    want: { code: 'unreachable', reason: 'auth-old-revision', retryable: true },
+  },
+  {
     name: 'no leader',
     err: new etcd3.GRPCUnavailableError('14 UNAVAILABLE: etcdserver: no leader'),
     want: { code: 'unreachable', reason: 'no-leader', retryable: true },
