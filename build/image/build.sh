@@ -69,3 +69,7 @@ start=$SECONDS
 "$DOCKER" build "${flags[@]}" --build-arg "DEIS_ETCD_VERSION=$version" "${args[@]}" -t "$image" "$repo"
 size=$("$DOCKER" image inspect --format '{{.Size}}' "$image")
 say "built $image in $((SECONDS - start)) s: $((size / 1048576)) MiB"
+# each build of a changed tree leaves its build stage behind as an untagged image (over 1 GB each with
+# the vfs driver build/image/storage.conf uses): drop those older than an hour; the newer ones stay,
+# the build cache of this tree's next build (the image and e2e tests build the same tree in one run)
+"$DOCKER" image prune --force --filter until=1h >/dev/null || say "could not prune untagged images (disk use grows)"
