@@ -3,14 +3,15 @@
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
 // Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
-// BENCH_FLOOR_REPS (default 60), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
+// BENCH_FLOOR_REPS (default 200), BENCH_ELECTION_REPS (default 60), BENCH_HEAL_REPS (default 10, half of them
+// kill the leader), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
 // Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { startEtcd, startEtcdCluster, waitHealthy } from '../test/world/etcd.ts';
+import { startEtcd, startEtcdCluster, waitHealthy, type EtcdMember } from '../test/world/etcd.ts';
 import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
 import { tempDir, waitFor, within } from '../test/world/procs.ts';
 import { freeAddress } from '../test/world/net.ts';
@@ -20,7 +21,9 @@ import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
 import { execFileSync } from 'node:child_process';
 
 const reps = Number(process.env.BENCH_REPS ?? 5);
-const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 60);
+const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 200);
+const electionReps = Number(process.env.BENCH_ELECTION_REPS ?? 60);
+const healReps = Math.max(reps, Number(process.env.BENCH_HEAL_REPS ?? 10));
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const root = new URL('..', import.meta.url).pathname;
@@ -32,6 +35,8 @@ const ready = (b: BootProcess) => waitReady(b, 90_000, 100);
 interface Stat {
   median: number;
   mean: number;
+  /** The standard error of the mean: how far another run's mean may land (about 2 se, 95 %). */
+  se: number;
   min: number;
   max: number;
   n: number;
@@ -39,13 +44,34 @@ interface Stat {
 const stat = (xs: number[]): Stat => {
   const s = [...xs].sort((a, b) => a - b);
   const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
+  const variance = s.length > 1 ? s.reduce((a, b) => a + (b - mean) ** 2, 0) / (s.length - 1) : NaN;
   return {
     median: s[Math.floor(s.length / 2)] ?? NaN,
     mean,
+    se: Math.sqrt(variance / s.length),
     min: s[0] ?? NaN,
     max: s[s.length - 1] ?? NaN,
     n: s.length,
   };
+};
+/** A ratio's base: the sum of one or more bases' means, with their standard errors combined. */
+interface Base {
+  mean: number;
+  se: number;
+}
+const baseOf = (...xs: Stat[]): Base => ({
+  mean: xs.reduce((a, x) => a + x.mean, 0),
+  se: Math.sqrt(xs.reduce((a, x) => a + x.se ** 2, 0)),
+});
+/**
+ * mean / base mean, and its spread: two standard errors of the ratio (relative errors added in
+ * quadrature), where about 95 % of runs' ratios would land. Medians are not used for ratios: the
+ * floor is bimodal and its median flips between the modes.
+ */
+const ratioOf = (x: Stat, b: Base) => {
+  const ratio = x.mean / b.mean;
+  const rel = Math.sqrt((x.se / x.mean) ** 2 + (b.se / b.mean) ** 2);
+  return { ratio, spread: 2 * rel };
 };
 /**
  * The floor's two modes: etcd's first election either goes through at once (a few hundred ms) or
@@ -76,15 +102,54 @@ async function timeIt(fn: () => Promise<() => Promise<void>>): Promise<number> {
 /** Removes a stopped etcd's data (each preallocates a 64 MB WAL: 80 samples would fill /tmp). */
 const dropData = (m: { dataDir: string }) => rmSync(dirname(m.dataDir), { recursive: true, force: true });
 
-/** etcd's floor: 3 members with a static --initial-cluster, process start to all healthy. */
-async function floor(): Promise<number> {
-  return timeIt(async () => {
+/**
+ * etcd's floor: 3 members with a static --initial-cluster, process start to all healthy. With
+ * `withElection`, then etcd's own price of losing its leader, timed on that cluster ({@link election}).
+ */
+async function floor(withElection: boolean): Promise<{ ms: number; electionMs: number | undefined }> {
+  let electionMs: number | undefined;
+  const ms = await timeIt(async () => {
     const c = await startEtcdCluster({ size: 3 });
     return async () => {
+      if (withElection) electionMs = await election(c.members);
       await c.stop();
       c.members.forEach(dropData);
     };
   });
+  return { ms, electionMs };
+}
+
+/**
+ * kill -9 the leader of a healthy static cluster, from its exit until a survivor leads (followers
+ * first wait out their randomized election timeout). A heal whose victim led pays this before the
+ * cluster takes any membership change: its base is one member's start plus this.
+ */
+async function election(members: EtcdMember[]): Promise<number | undefined> {
+  const clients = members.map((m) => new Etcd3({ hosts: [m.clientUrl], dialTimeout: 2000 }));
+  const status = (c: Etcd3, ms: number) => within(ms, 'status', c.maintenance.status());
+  try {
+    const before = await Promise.all(clients.map((c) => status(c, 5000)));
+    const li = before.findIndex((st) => st.leader === st.header.member_id);
+    if (li < 0) return undefined;
+    const old = before[li]!.leader;
+    members[li]!.proc.kill('SIGKILL');
+    await members[li]!.proc.exited;
+    const t0 = performance.now();
+    await waitFor(
+      'a new leader',
+      async () => {
+        const now = await Promise.all(
+          clients.filter((_, i) => i !== li).map((c) => status(c, 1000).catch(() => undefined)),
+        );
+        return now.some((st) => st && st.leader !== '0' && st.leader !== old);
+      },
+      30_000,
+      20,
+    );
+    return performance.now() - t0;
+  } finally {
+    for (const c of clients) c.close();
+  }
 }
 
 /** One member's start: a single-member etcd from process start to healthy. */
@@ -223,13 +288,16 @@ async function main(): Promise<void> {
   log('building the bundles and the executable');
   execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'build/sea.ts')], { stdio: 'ignore' });
   const floors: number[] = [],
+    elections: number[] = [],
     singles: number[] = [],
     colds: number[] = [],
     heals: number[] = [];
   // the floor and one member's start are cheap and spread widely (etcd's first election): more samples
   for (let i = 0; i < Math.max(reps, floorReps); i++) {
-    log(`rep ${i + 1}: floor, single${i < reps ? ', cold' : ''}`);
-    floors.push(await floor());
+    log(`rep ${i + 1}: floor${i < electionReps ? ', election' : ''}, single${i < reps ? ', cold' : ''}`);
+    const fl = await floor(i < electionReps);
+    floors.push(fl.ms);
+    if (fl.electionMs !== undefined) elections.push(fl.electionMs);
     singles.push(await singleStart());
     if (i < reps) colds.push(await coldDirect());
   }
@@ -245,14 +313,18 @@ async function main(): Promise<void> {
   );
   const healSamples: { ms: number; victimWasLeader: boolean | undefined; phases: PhaseMs | undefined }[] = [];
   let healLoad: { lat: number[]; failed: number; sent: number } | undefined;
-  for (let i = 0; i < reps; i++) {
-    const idx = i % 3;
+  for (let i = 0; i < healReps; i++) {
+    // a running cluster is past etcd's strict-reconfiguration window (a MemberAdd needs the leader
+    // connected to a quorum for the last 5 s): back-to-back heals would measure that window instead
+    if (i > 0) await new Promise((r) => setTimeout(r, 5500));
+    // the victim's role alternates, so that every run has as many leader kills as follower kills (a
+    // killed leader costs an election first: the two are measured against their own bases)
+    const roles = await Promise.all(c.boots.map((b) => isLeader(b.clientUrl)));
+    const want = i % 2 === 0;
+    const idx = roles.includes(want) ? roles.indexOf(want) : i % 3;
+    const leader = roles[idx];
     const victim = c.boots[idx]!;
     const heal = async () => {
-      // a running cluster is past etcd's strict-reconfiguration window (a MemberAdd needs the leader
-      // connected to a quorum for the last 5 s): back-to-back heals would measure that window instead
-      if (i > 0) await new Promise((r) => setTimeout(r, 5500));
-      const leader = await isLeader(victim.clientUrl);
       victim.proc.kill('SIGKILL');
       await victim.proc.exited;
       const t0 = performance.now();
@@ -370,15 +442,35 @@ async function main(): Promise<void> {
   results.phases = phaseColumns;
 
   const f = stat(floors),
+    el = stat(elections),
     s = stat(singles),
     cd = stat(colds),
     h = stat(heals);
+  const healOf = (leader: boolean) => stat(healSamples.filter((x) => x.victimWasLeader === leader).map((x) => x.ms));
+  const hl = healOf(true),
+    hf = healOf(false);
+  const bases = { floor: baseOf(f), single: baseOf(s), singleAndElection: baseOf(s, el) };
+  const ratios = {
+    coldBootstrap: ratioOf(cd, bases.floor),
+    healFollowerKilled: ratioOf(hf, bases.single),
+    healLeaderKilled: ratioOf(hl, bases.singleAndElection),
+    ...(k8s
+      ? {
+          kubernetesApply: ratioOf(stat(k8s.applyMs), bases.floor),
+          kubernetesHeal: ratioOf(stat(k8s.healMs), bases.single),
+        }
+      : {}),
+  };
   Object.assign(results, {
     floorMs: { ...f, modes: modes(floors) },
+    electionMs: el,
     singleMemberStartMs: s,
-    ratioBase: 'the mean of the floor and of one member start (bimodal and uniform: their medians flip)',
+    ratioBase:
+      "mean / base mean (the floor is bimodal: its median flips); a leader's heal against one member's start plus etcd's election",
+    ratios,
     coldBootstrapDirectMs: cd,
     healDirectMs: h,
+    healDirectByRole: { leaderKilled: hl, followerKilled: hf },
     rssMiB: rss,
     availability: {
       rate,
@@ -393,23 +485,33 @@ async function main(): Promise<void> {
     },
   });
   const r = (x: number) => x.toFixed(0);
-  const row = (name: string, st: Stat, base: number | undefined, target: string) =>
-    `| ${name} | ${r(st.median)} | ${r(st.mean)} | ${r(st.min)}–${r(st.max)} | ${base ? `${(st.median / base).toFixed(2)}x` : ''} | ${target} |`;
+  const row = (name: string, st: Stat, base: Base | undefined, target: string) => {
+    const q = base && ratioOf(st, base);
+    const ratio = q ? `${q.ratio.toFixed(2)}x ±${(100 * q.spread).toFixed(0)}%` : '';
+    return `| ${name} | ${r(st.median)} | ${r(st.mean)} | ${r(st.min)}–${r(st.max)} | ${ratio} | ${target} |`;
+  };
   const fm = modes(floors);
-  const hl = healLoad ?? { sent: 0, failed: 0, lat: [] as number[] };
+  const hload = healLoad ?? { sent: 0, failed: 0, lat: [] as number[] };
   const table = [
     `Machine: ${results.machine as string}; etcd ${etcdVersion()}; ${reps} repetitions; direct path (no Kubernetes).`,
     '',
-    '| measure | median ms | mean ms | range ms | ratio (median / base mean) | target |',
+    '| measure | median ms | mean ms | range ms | ratio (mean / base mean, ±2 se) | target |',
     '|---|---|---|---|---|---|',
     row(`floor: 3 etcd, static --initial-cluster, to all healthy (${f.n} samples)`, f, undefined, 'base'),
     row(`one etcd member, start to healthy (${s.n} samples)`, s, undefined, 'base'),
-    row('cold bootstrap: 3 boots through discovery, to all ready', cd, f.mean, '<= 2x floor'),
+    row(`etcd's election: kill -9 the leader to a new one (${el.n} samples)`, el, undefined, 'base'),
+    row(`cold bootstrap: 3 boots through discovery, to all ready (${cd.n})`, cd, bases.floor, '<= 2x floor'),
     row(
-      'heal: kill -9 + replacement with empty data, to voter and no stale member',
-      h,
-      s.mean,
+      `heal, a follower killed: kill -9 + replacement with empty data, to voter and no stale member (${hf.n})`,
+      hf,
+      bases.single,
       "<= 3x one member's start",
+    ),
+    row(
+      `heal, the leader killed: the same (${hl.n})`,
+      hl,
+      bases.singleAndElection,
+      "<= 3x one member's start + etcd's election",
     ),
     ...(healFailures.length ? [`| heal failures | ${healFailures.length} | | | | ${healFailures[0]} |`] : []),
     '',
@@ -418,7 +520,7 @@ async function main(): Promise<void> {
     `| availability (${rate} writes/s) | sent | failed | p50 ms | p99 ms | p99 ratio |`,
     '|---|---|---|---|---|---|',
     `| steady (${Math.min(10, loadS)} s) | ${steady.sent} | ${steady.failed} | ${pct(steady.lat, 0.5).toFixed(1)} | ${pct(steady.lat, 0.99).toFixed(1)} | 1x |`,
-    `| during one heal (${loadS} s) | ${hl.sent} | ${hl.failed} | ${pct(hl.lat, 0.5).toFixed(1)} | ${pct(hl.lat, 0.99).toFixed(1)} | ${(pct(hl.lat, 0.99) / pct(steady.lat, 0.99)).toFixed(2)}x |`,
+    `| during one heal, the leader killed (${loadS} s) | ${hload.sent} | ${hload.failed} | ${pct(hload.lat, 0.5).toFixed(1)} | ${pct(hload.lat, 0.99).toFixed(1)} | ${(pct(hload.lat, 0.99) / pct(steady.lat, 0.99)).toFixed(2)}x |`,
     '',
     `RSS once steady (node + TypeScript from source): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB, discovery ${rss.discovery.toFixed(0)} MiB.`,
     '',
@@ -428,10 +530,10 @@ async function main(): Promise<void> {
     ...(k8s
       ? [
           '',
-          '| on the local Kubernetes (test world) | median ms | mean ms | range ms | ratio (median / base mean) | target |',
+          '| on the local Kubernetes (test world) | median ms | mean ms | range ms | ratio (mean / base mean, ±2 se) | target |',
           '|---|---|---|---|---|---|',
-          row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), f.mean, '<= 6x floor'),
-          row('delete a member pod to its replacement Ready', stat(k8s.healMs), s.mean, "<= 3x one member's start"),
+          row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), bases.floor, '<= 6x floor'),
+          row('delete a member pod to its replacement Ready', stat(k8s.healMs), bases.single, "<= 3x one member's start"),
           row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
           row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
           '',
