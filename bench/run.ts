@@ -533,7 +533,12 @@ async function main(): Promise<void> {
           '| on the local Kubernetes (test world) | median ms | mean ms | range ms | ratio (mean / base mean, ±2 se) | target |',
           '|---|---|---|---|---|---|',
           row('kubectl apply -k overlays/local to 3 members Ready', stat(k8s.applyMs), bases.floor, '<= 6x floor'),
-          row('delete a member pod to its replacement Ready', stat(k8s.healMs), bases.single, "<= 3x one member's start"),
+          row(
+            'delete a member pod to its replacement Ready',
+            stat(k8s.healMs),
+            bases.single,
+            "<= 3x one member's start",
+          ),
           row('scale 3 -> 5, all Ready', stat(k8s.scaleUpMs), undefined, ''),
           row('scale 5 -> 3, all Ready', stat(k8s.scaleDownMs), undefined, ''),
           '',

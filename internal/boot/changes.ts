@@ -19,6 +19,11 @@ export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
 const LOCK_TTL_S = 30;
 /** How often a learner asks to be promoted while it catches up (cheap: a member list and a promote). */
 const PROMOTE_POLL_MS = 200;
+/**
+ * How often a member leaving on a scale-down looks whether the leader has removed it (the leader's
+ * heal pass does, on its own tick): a poll bounded by --leave-timeout, not a wait on a fixed delay.
+ */
+const LEAVE_POLL_MS = 500;
 
 const REMOVAL_WHY: Record<Removal['why'], string> = {
   'pod-gone': 'its pod is gone',
@@ -223,7 +228,7 @@ export async function leave(ctx: BootContext, etcdRunning: () => boolean): Promi
       ctx.log.info('removed by the leader (scale-down)', { memberId: myId });
       return;
     }
-    await ctx.clock.sleep(500);
+    await ctx.clock.sleep(LEAVE_POLL_MS); // not ctx.signal: this runs after the stop was asked for
   }
   if (!etcdRunning()) {
     ctx.log.info('etcd stopped while leaving: removed by the leader (scale-down)', { memberId: myId });
