@@ -2,15 +2,15 @@
 // moves, plain KV with create-if-absent, leases and locks. It returns plain snapshots with member IDs
 // in hex (as etcdctl and the discovery registry print them) and turns every library error into a
 // DeisError in one place ({@link translate}). Nothing else in the project imports etcd3.
-import * as etcd3 from 'etcd3';
-import { noop } from 'cockatiel';
+import type * as etcd3 from 'etcd3';
 import { DeisError, isReason } from '../errors.ts';
 import { decId, hexId, timeout, type EtcdApi, type EtcdClientOptions, type Member } from './api.ts';
 import { authApi } from './auth.ts';
 import { maintenanceApi } from './maintenance.ts';
-import { translate } from './errors.ts';
+import { openConnection } from './connection.ts';
 
 export { translate } from './errors.ts';
+export { forgetToken, retryAfterAuthChange } from './connection.ts';
 
 export * from './api.ts';
 
@@ -45,93 +45,10 @@ async function learnerAware<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Makes an etcd3 client authenticate again on its next call. etcd3 does so by itself after "invalid
- * auth token" but not after "revision of auth store is old" (a user or role changed since the token
- * was issued), where etcd's Go client does (microsoft/etcd3#198). etcd3 1.1 keeps the token in its
- * connection pool's authenticator; false when that shape is gone (then the error stands).
- */
-export function forgetToken(c: etcd3.Etcd3): boolean {
-  type Pool = { authenticator?: { invalidateMetadata?: () => void } };
-  const authenticator = (c as unknown as { pool?: Pool }).pool?.authenticator;
-  if (typeof authenticator?.invalidateMetadata !== 'function') return false;
-  authenticator.invalidateMetadata();
-  return true;
-}
-
-/** How many times a call is retried at once after "revision of auth store is old". */
-const AUTH_CHANGE_RETRIES = 3;
-
-/** etcd asks for a user: authentication was enabled since this client last found it off. */
-const isAuthAsked = (err: unknown) => isReason(err, 'auth-required') || isReason(err, 'permission-denied');
-
 /** An EtcdApi over the etcd3 client for the given client URLs. */
 export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
-  const ms = opts.timeoutMs ?? 5000;
-  const dial = opts.dialTimeoutMs ?? 2000;
-  // etcd3's own retries and per-host circuit breakers are off: an 'unhealthy cluster' answer while a
-  // member catches up would open the breaker for seconds; our callers retry with back-off instead.
-  const faultHandling = { host: () => noop, global: noop };
-  const credentials = opts.tls && {
-    rootCertificate: Buffer.from(opts.tls.ca),
-    certChain: Buffer.from(opts.tls.cert),
-    privateKey: Buffer.from(opts.tls.key),
-  };
-  const base = { dialTimeout: dial, faultHandling, ...(credentials ? { credentials } : {}) };
-  // With a user: calls authenticate, except while etcd's authentication is not enabled yet (a new
-  // cluster until its bootstrapping member enables it): then they go without, until etcd asks for a user.
-  const anon = new etcd3.Etcd3({ hosts: opts.endpoints, ...base });
-  const authed = opts.auth && new etcd3.Etcd3({ hosts: opts.endpoints, ...base, auth: opts.auth });
-  let useAuth = !!authed;
-  const current = () => (useAuth && authed ? authed : anon);
-  const perEndpoint = new Map<string, etcd3.Etcd3>();
-  // "revision of auth store is old": the member that took the call stamped it before it applied a
-  // user or role change the leader had committed; authenticate again and retry, as etcd's Go client
-  // does (a few times: another change may land meanwhile). fn may have gone through a per-endpoint
-  // client (status): every authenticating client forgets its token.
-  const afterAuthChange = async <T>(first: unknown, again: () => Promise<T>): Promise<T> => {
-    let err = first;
-    for (let i = 0; i < AUTH_CHANGE_RETRIES && isReason(err, 'auth-old-revision'); i++) {
-      if (!authed || ![authed, ...perEndpoint.values()].map(forgetToken).every(Boolean)) break;
-      try {
-        return await again();
-      } catch (e) {
-        err = e;
-      }
-    }
-    throw err;
-  };
-  const call = async <T>(what: string, fn: (c: etcd3.Etcd3) => Promise<T>): Promise<T> => {
-    const attempt = async (c: etcd3.Etcd3) => {
-      try {
-        return await timeout(fn(c), ms, what);
-      } catch (err) {
-        throw translate(err, what);
-      }
-    };
-    const usedAuth = useAuth;
-    try {
-      return await attempt(current());
-    } catch (err) {
-      if (!authed) throw err;
-      if (isReason(err, 'auth-old-revision')) return afterAuthChange(err, () => attempt(current()));
-      // set, not toggled: concurrent calls that all heard the same answer must agree on the mode
-      const wantAuth = usedAuth ? !isReason(err, 'auth-not-enabled') : isAuthAsked(err);
-      if (wantAuth === usedAuth) throw err;
-      useAuth = wantAuth;
-      return attempt(current());
-    }
-  };
-  // one client per endpoint and mode (etcd 3.6 asks for a user on Status too once authentication is on)
-  const endpointClient = (endpoint: string) => {
-    const key = `${useAuth}|${endpoint}`;
-    let c = perEndpoint.get(key);
-    if (!c) {
-      c = new etcd3.Etcd3({ hosts: endpoint, ...base, ...(useAuth && opts.auth ? { auth: opts.auth } : {}) });
-      perEndpoint.set(key, c);
-    }
-    return c;
-  };
+  const conn = openConnection(opts);
+  const { call, endpointClient, ms } = conn;
   return {
     memberList: (opts) =>
       call('member list', async (c) => {
@@ -265,10 +182,6 @@ export function connectEtcd(opts: EtcdClientOptions): EtcdApi {
       }
     },
     ...authApi(call),
-    close() {
-      anon.close();
-      authed?.close();
-      for (const c of perEndpoint.values()) c.close();
-    },
+    close: conn.close,
   };
 }

@@ -5,8 +5,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Etcd3 } from 'etcd3';
 import { waitFor, within } from '../world/procs.ts';
 import { isReady, type TestWorld } from '../world/world.ts';
-import { forgetToken, translate } from '../../internal/etcd/client.ts';
-import { isReason } from '../../internal/errors.ts';
+import { forgetToken, retryAfterAuthChange } from '../../internal/etcd/client.ts';
 
 const selector = 'app.kubernetes.io/component=member';
 
@@ -32,19 +31,18 @@ export interface Members {
 }
 
 /**
- * Runs fn on c; while etcd answers "revision of auth store is old" (the member stamped the call before
- * it applied a user or role change, as right after the cluster forms and boot adds the application
- * user), authenticates again and runs fn again, up to 3 times: what connectEtcd does, and etcd3 does
- * not (microsoft/etcd3#198).
+ * Runs fn on c; after "revision of auth store is old" (the member stamped the call before it applied
+ * a user or role change, as right after the cluster forms and boot adds the application user),
+ * authenticates again and runs it again, as connectEtcd does and etcd3 does not (microsoft/etcd3#198).
  */
-export async function retryStaleToken<T>(c: Etcd3, fn: (c: Etcd3) => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn(c);
-    } catch (err) {
-      if (i === 3 || !isReason(translate(err, 'etcd call'), 'auth-old-revision') || !forgetToken(c)) throw err;
-    }
-  }
+export function retryStaleToken<T>(c: Etcd3, fn: (c: Etcd3) => Promise<T>): Promise<T> {
+  return fn(c).catch((err: unknown) =>
+    retryAfterAuthChange(
+      err,
+      () => forgetToken(c),
+      () => fn(c),
+    ),
+  );
 }
 
 /** With TLS (the local-secure overlay): the PEM texts of a client certificate and its CA. */
