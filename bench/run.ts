@@ -522,7 +522,7 @@ async function main(): Promise<void> {
     `| steady (${Math.min(10, loadS)} s) | ${steady.sent} | ${steady.failed} | ${pct(steady.lat, 0.5).toFixed(1)} | ${pct(steady.lat, 0.99).toFixed(1)} | 1x |`,
     `| during one heal, the leader killed (${loadS} s) | ${hload.sent} | ${hload.failed} | ${pct(hload.lat, 0.5).toFixed(1)} | ${pct(hload.lat, 0.99).toFixed(1)} | ${(pct(hload.lat, 0.99) / pct(steady.lat, 0.99)).toFixed(2)}x |`,
     '',
-    `RSS once steady (node + TypeScript from source): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB, discovery ${rss.discovery.toFixed(0)} MiB.`,
+    `RSS once steady (the boots as measured, BENCH_RUNTIME): boot ${rss.boot.map((x) => x.toFixed(0)).join('/')} MiB, discovery ${rss.discovery.toFixed(0)} MiB.`,
     '',
     '| boot runtime (1-member cluster) | spawn to ready, median ms | RSS once steady, median MiB (target <= 60) |',
     '|---|---|---|',

@@ -73,6 +73,13 @@ test('a connectEtcd client made before authentication: concurrent calls once it 
   leader = cluster.endpoints[sts.findIndex((s) => s.memberId === s.leader)]!;
 });
 
+/** The writers' counts show no failure, and that they wrote. */
+function noneFailed(n: { ok: number; stale: number; other: string[] }, what: string): void {
+  assert.is(n.stale, 0, `${n.stale} of ${n.ok + n.stale} ${what} failed`);
+  assert.equal(n.other, []);
+  assert.ok(n.ok > WRITERS, `the writers wrote ${n.ok} ${what}`);
+}
+
 test('upstream: etcd3 on a follower fails writes while users are added', async () => {
   const c = new Etcd3({ hosts: follower, dialTimeout: 2000, auth: ROOT });
   try {
@@ -90,10 +97,7 @@ test('upstream: etcd3 on a follower fails writes while users are added', async (
 test('connectEtcd on a follower: no write fails while users are added', async () => {
   const api = connectEtcd({ endpoints: [follower], auth: ROOT });
   try {
-    const n = await underAuthChanges((k, v) => api.put(k, v));
-    assert.is(n.stale, 0, `${n.stale} of ${n.ok + n.stale} writes failed`);
-    assert.equal(n.other, []);
-    assert.ok(n.ok > WRITERS, 'the writers wrote');
+    noneFailed(await underAuthChanges((k, v) => api.put(k, v)), 'writes');
   } finally {
     api.close();
   }
@@ -102,9 +106,7 @@ test('connectEtcd on a follower: no write fails while users are added', async ()
 test("the tests' retryStaleToken on a follower: no write fails while users are added", async () => {
   const c = new Etcd3({ hosts: follower, dialTimeout: 2000, auth: ROOT });
   try {
-    const n = await underAuthChanges((k, v) => retryStaleToken(c, (c) => c.put(k).value(v).exec()));
-    assert.is(n.stale, 0, `${n.stale} of ${n.ok + n.stale} writes failed`);
-    assert.equal(n.other, []);
+    noneFailed(await underAuthChanges((k, v) => retryStaleToken(c, (c) => c.put(k).value(v).exec())), 'writes');
   } finally {
     c.close();
   }
@@ -115,9 +117,7 @@ test('connectEtcd: a lease put and a status after a user change work', async () 
   try {
     const lease = api.lease(30);
     await lease.grant();
-    const n = await underAuthChanges((k, v) => lease.put(`lease/${k}`, v));
-    assert.is(n.stale, 0, `${n.stale} of ${n.ok + n.stale} lease writes failed`);
-    assert.equal(n.other, []);
+    noneFailed(await underAuthChanges((k, v) => lease.put(`lease/${k}`, v)), 'lease writes');
     assert.ok((await api.getPrefix('lease/')).length > 0);
     assert.ok((await api.status(follower)).memberId);
     await lease.revoke();
