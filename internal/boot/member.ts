@@ -27,6 +27,15 @@ const PUBLISH_GRACE_MS = 1500;
  * its promotion never saw it applied (a follower applies the same entries within milliseconds).
  */
 const PUBLISHED_LAG_MS = 500;
+/**
+ * Sooner still, without waiting for the promotion: once the voters list this member as published
+ * and its local etcd has applied as far as they had then (its metrics listener says so), an etcd
+ * that still does not serve this long after never saw its publish applied; a publish applied as an
+ * entry makes etcd serve within milliseconds. Once the cluster is past 5000 raft entries every joiner
+ * gets a snapshot (etcd 3.6 compacts its raft log to 5000 entries behind an in-memory snapshot every
+ * 100 entries), and the snapshot is usually cut after the learner's first publish was applied.
+ */
+const CAUGHT_UP_GRACE_MS = 300;
 /** How long that etcd gets to stop (it answers, so SIGTERM ends it in well under a second). */
 const PUBLISH_RESTART_GRACE_MS = 5000;
 
@@ -51,7 +60,7 @@ export async function startMember(
         await becomeReady(ctx, child, start);
       } catch (err) {
         if (!isReason(err, 'publish-lost')) throw err;
-        ctx.log.warn('restarting etcd once: it has not published itself since its promotion', { err });
+        ctx.log.warn('restarting etcd once: its first publish was lost', { err });
         await child.stop(PUBLISH_RESTART_GRACE_MS);
         const restart: Start = { ...start, plan: 'restart' }; // its data dir has the member now
         child = spawnEtcd(ctx, binary, restart);
@@ -115,6 +124,25 @@ function promoteWhileStarting(
   return withEtcd(ctx, start.endpoints, (voters) => promoteSelf(ctx, voters, start.memberId, watch, stopped));
 }
 
+/**
+ * Once the voters list this joining member as published: the highest index they have applied (the
+ * publish is at or below it); undefined before, or when unsure.
+ */
+function publishedMark(ctx: BootContext, start: Start): Promise<number | undefined> {
+  return withEtcd(ctx, start.endpoints, async (voters) => {
+    const { members } = await voters.memberList();
+    const me = members.find((m) => m.id === start.memberId);
+    if (!me?.name || me.clientUrls.length === 0) return undefined;
+    const urls = members
+      .filter((m) => !m.isLearner && m.id !== start.memberId)
+      .flatMap((m) => m.clientUrls.slice(0, 1));
+    const applied = (await Promise.allSettled(urls.map((u) => voters.status(u)))).flatMap((r) =>
+      r.status === 'fulfilled' ? [r.value.raftAppliedIndex] : [],
+    );
+    return applied.length ? Math.max(...applied) : undefined;
+  }).catch(() => undefined);
+}
+
 /** Whether the voters list this joining member as published (name and client URLs set); false when unsure. */
 function publishedInCluster(ctx: BootContext, start: Start): Promise<boolean> {
   return withEtcd(ctx, start.endpoints, async (voters) =>
@@ -131,11 +159,30 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   // next one's time (up to 2 s), so that a slow machine still gets its answer.
   let lookMs = 250;
   let promotedAt: number | undefined;
+  let mark: number | undefined; // see publishedMark
+  let caughtUpAt: number | undefined;
+  /** The local etcd has applied past its own publish and still does not serve: its publish is lost. */
+  const lostInSnapshot = async (): Promise<boolean> => {
+    if (start.plan !== 'join' || start.memberId === undefined || !start.endpoints.length) return false;
+    const local = await watch.applied();
+    if (local === undefined || local <= 0) return false; // nothing received yet, or stalled
+    mark ??= await publishedMark(ctx, start);
+    if (mark === undefined || local < mark) return false;
+    caughtUpAt ??= clock.now();
+    return clock.now() - caughtUpAt >= CAUGHT_UP_GRACE_MS;
+  };
   const healthy = async () => {
     if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
     const t0 = performance.now();
     const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
     if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
+    if (!ok && (await lostInSnapshot()))
+      throw new DeisError(
+        'membership',
+        `etcd has applied index ${mark} or later (past its own publish, which the voters list) and does not serve ` +
+          `${CAUGHT_UP_GRACE_MS} ms later (its publish was applied inside the snapshot it received)`,
+        { reason: 'publish-lost', retryable: true },
+      );
     const since = !ok && start.plan === 'join' && promotedAt !== undefined ? clock.now() - promotedAt : 0;
     const unpublished =
       since > PUBLISH_GRACE_MS ||

@@ -240,13 +240,42 @@ test('join: a promoted member that does not publish itself within the grace fail
 
 test('join: publish-lost sooner when the voters list the member as published (the cluster applied it)', async () => {
   const cluster = threeMembers();
+  // not yet as far as the voters (they applied 20): still catching up, so only the promotion rule
   cluster.addMember(4, { isLearner: true, healthy: false, inSync: true, applied: 10 }); // name and client URLs set
+  for (const m of cluster.members.filter((x) => !x.isLearner)) m.applied = 20;
   const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
   const err = await rejects(
     becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
     /has not published itself [5-9]\d\d ms after its promotion/,
   );
   assert.is((err as DeisError).reason, 'publish-lost');
+});
+
+test('join: publish-lost at once when etcd has applied past its publish and does not serve (no promotion needed)', async () => {
+  const cluster = threeMembers();
+  // the voters list it published at their index 8; it has applied 10 (the snapshot) and never serves
+  cluster.addMember(4, { isLearner: true, healthy: false, inSync: false, applied: 10 });
+  for (const m of cluster.members.filter((x) => !x.isLearner)) m.applied = 8;
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '10' }, { cluster });
+  const t0 = f.ctx.clock.now();
+  const err = await rejects(
+    becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
+    /applied index 8 or later .* does not serve 300 ms later/,
+  );
+  assert.is((err as DeisError).reason, 'publish-lost');
+  assert.ok(f.ctx.clock.now() - t0 < 1000, `found after ${f.ctx.clock.now() - t0} ms`);
+  assert.equal(cluster.calls, [], 'not promoted: a learner out of sync');
+});
+
+test('join: a learner the voters do not list as published is no lost publish, however far it applied', async () => {
+  const cluster = threeMembers();
+  cluster.addMember(4, { isLearner: true, healthy: false, inSync: false, applied: 10, name: '' });
+  const f = await fakeBoot({ name: 'etcd-3', 'advertise-host': '127.0.0.4', 'start-timeout': '3' }, { cluster });
+  const err = await rejects(
+    becomeReady(f.ctx, runningChild(), { plan: 'join', args: [], endpoints: ['http://127.0.0.1:2379'], memberId: '4' }),
+    /join stalled|not reached within 3 s/,
+  );
+  assert.is.not((err as DeisError).reason, 'publish-lost');
 });
 
 test('join: a promoted member whose etcd does not answer at all (paused) is no lost publish: no restart', async () => {
