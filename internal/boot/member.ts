@@ -173,16 +173,20 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   };
   const healthy = async () => {
     if (start.plan === 'join') await watch.check(); // a learner's client port answers only once it published itself
-    const t0 = performance.now();
-    const ok = await etcdHealthy(ctx.fetch, self.healthUrl, lookMs);
-    if (!ok && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
-    if (!ok && (await lostInSnapshot()))
+    // before the look: a look that runs out doubles up to 2 s, and the grace is 300 ms (a look has
+    // failed since caughtUpAt was set, or this would have returned)
+    // (one more short look first: it may have turned ready since the last one)
+    if ((await lostInSnapshot()) && !(await etcdHealthy(ctx.fetch, self.healthUrl, CAUGHT_UP_GRACE_MS)))
       throw new DeisError(
         'membership',
         `etcd has applied index ${mark} or later (past its own publish, which the voters list) and does not serve ` +
           `${CAUGHT_UP_GRACE_MS} ms later (its publish was applied inside the snapshot it received)`,
         { reason: 'publish-lost', retryable: true },
       );
+    const look = caughtUpAt === undefined ? lookMs : Math.min(lookMs, CAUGHT_UP_GRACE_MS);
+    const t0 = performance.now();
+    const ok = await etcdHealthy(ctx.fetch, self.healthUrl, look);
+    if (!ok && look === lookMs && performance.now() - t0 >= lookMs) lookMs = Math.min(lookMs * 2, 2000);
     const since = !ok && start.plan === 'join' && promotedAt !== undefined ? clock.now() - promotedAt : 0;
     const unpublished =
       since > PUBLISH_GRACE_MS ||
