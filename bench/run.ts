@@ -304,7 +304,7 @@ async function main(): Promise<void> {
   log('heal, availability and overhead');
   const logDir = mkdtempSync(join(tmpdir(), 'deis-etcd-bench-'));
   const healFailures: string[] = [];
-  let keepLogs = false;
+  let keepLogs = process.env.BENCH_KEEP_LOGS === '1'; // to read a heal's timeline
   const c = await cluster(logDir);
   const rss = { boot: c.boots.map((b) => rssMiB(b.proc.child.pid!)), discovery: rssMiB(c.disc.proc.child.pid!) };
   const steady = await load(

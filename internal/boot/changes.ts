@@ -17,8 +17,12 @@ import type { JoinWatchdog } from './watchdog.ts';
 /** The lock key, in the member cluster's own keyspace, that serializes membership changes. */
 export const MEMBERSHIP_LOCK = '/_deis-etcd/locks/membership';
 const LOCK_TTL_S = 30;
-/** How often a learner asks to be promoted while it catches up (cheap: a member list and a promote). */
-const PROMOTE_POLL_MS = 200;
+/**
+ * How often a learner asks to be promoted while it catches up (cheap: a linearizable member list and a
+ * promote the leader refuses before proposing anything, for the second or so a learner takes to catch
+ * up; bounded by --start-timeout): the promotion is on the path of every replacement.
+ */
+const PROMOTE_POLL_MS = 50;
 /**
  * How often a member leaving on a scale-down looks whether the leader has removed it (the leader's
  * heal pass does, on its own tick): a poll bounded by --leave-timeout, not a wait on a fixed delay.

@@ -37,8 +37,11 @@ export class JoinWatchdog {
     }
   }
 
-  /** Throws 'join-stalled' when the learner has stopped progressing or ran out of time. */
-  async check(): Promise<void> {
+  /**
+   * Throws 'join-stalled' when the learner has stopped progressing or ran out of time; else the
+   * applied index it read (undefined when etcd's metrics listener did not answer).
+   */
+  async check(): Promise<number | undefined> {
     const now = this.ctx.clock.now();
     const applied = await this.applied();
     if (applied !== undefined && applied > this.best) {
@@ -47,7 +50,7 @@ export class JoinWatchdog {
     }
     const idleS = Math.round((now - this.since) / 1000);
     const stalled = this.ctx.cfg.etcdMetricsPort > 0 && now - this.since > this.ctx.cfg.joinStallS * 1000;
-    if (!stalled && now <= this.deadline) return;
+    if (!stalled && now <= this.deadline) return applied;
     const why = stalled
       ? `applied index ${this.best < 0 ? 'unknown' : this.best} unchanged for ${idleS} s`
       : `not promoted within ${this.ctx.cfg.startTimeoutS} s`;
