@@ -3,8 +3,9 @@
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
 // Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
-// BENCH_FLOOR_REPS (default 200), BENCH_ELECTION_REPS (default 60), BENCH_HEAL_REPS (default 10, half of them
-// kill the leader), BENCH_RUNTIME (executable, the shipped form, by default; source: Node running the TypeScript).
+// BENCH_FLOOR_REPS (default 200), BENCH_ELECTION_REPS (default 60), BENCH_HEAL_REPS (default 20, half of them
+// kill the leader), BENCH_K8S_HEALS (pod deletions per Kubernetes rep, default 2), BENCH_RUNTIME (executable,
+// the shipped form, by default; source: Node running the TypeScript).
 // Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 200);
 const electionReps = Number(process.env.BENCH_ELECTION_REPS ?? 60);
-const healReps = Math.max(reps, Number(process.env.BENCH_HEAL_REPS ?? 10));
+const healReps = Math.max(reps, Number(process.env.BENCH_HEAL_REPS ?? 20));
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const root = new URL('..', import.meta.url).pathname;
