@@ -24,9 +24,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
+import { replaceBoot, startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
 import { within } from '../test/world/procs.ts';
-import { freeAddress } from '../test/world/net.ts';
 
 const replacements = Number(process.env.STALL_REPLACEMENTS ?? 20);
 const stallS = Number(process.env.STALL_S ?? 15);
@@ -143,16 +142,7 @@ async function main(): Promise<number> {
         const l = await load.stop();
         log(`load stopped before replacement ${i + 1}: sent ${l.sent}, failed ${l.failed}`);
       }
-      const victim = boots[idx]!;
-      victim.proc.kill('SIGKILL');
-      await victim.proc.exited;
-      const t0 = performance.now();
-      const nb = await startBoot({
-        name: victim.name,
-        discovery: disc,
-        logDir,
-        host: await freeAddress([2379, 2380, 8080]),
-      });
+      const { boot: nb, killedAt: t0 } = await replaceBoot(boots[idx]!, { discovery: disc, logDir });
       boots[idx] = nb;
       let readyMs: number | undefined;
       try {
@@ -163,7 +153,7 @@ async function main(): Promise<number> {
       }
       const r: Record<string, unknown> = {
         rep: i + 1,
-        member: victim.name,
+        member: nb.name,
         idle: i >= underLoad,
         readyMs: readyMs ?? null,
         stalled: readyMs === undefined,

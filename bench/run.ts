@@ -13,9 +13,8 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { startEtcd, startEtcdCluster, waitHealthy, type EtcdMember } from '../test/world/etcd.ts';
-import { startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
+import { replaceBoot, startBoot, startDiscovery, waitReady, type BootProcess } from '../test/world/programs.ts';
 import { tempDir, waitFor, within } from '../test/world/procs.ts';
-import { freeAddress } from '../test/world/net.ts';
 import { etcdVersion } from '../test/world/tools.ts';
 import { k8sBench } from './k8s.ts';
 import { medians, phaseTable, readyEntry, type PhaseMs } from './phases.ts';
@@ -326,16 +325,8 @@ async function main(): Promise<void> {
     const leader = roles[idx];
     const victim = c.boots[idx]!;
     const heal = async () => {
-      victim.proc.kill('SIGKILL');
-      await victim.proc.exited;
-      const t0 = performance.now();
-      c.boots[idx] = await startBoot({
-        name: victim.name,
-        discovery: c.disc,
-        logDir,
-        host: await freeAddress([2379, 2380, 8080]),
-        launcher: bootLauncher,
-      });
+      const { boot, killedAt: t0 } = await replaceBoot(victim, { discovery: c.disc, logDir, launcher: bootLauncher });
+      c.boots[idx] = boot;
       await ready(c.boots[idx]);
       await waitFor(
         'no stale member',

@@ -13,6 +13,7 @@ import { Etcd3 } from 'etcd3';
 import {
   runToExit,
   programEnv,
+  replaceBoot,
   startBoot,
   startDiscovery,
   waitReady,
@@ -188,16 +189,7 @@ test("status's route: etcd's JSON gateway over https with the client certificate
 });
 
 test('a member replaced with an empty data dir joins with authentication on', async () => {
-  const victim = boots[2]!;
-  victim.proc.kill('SIGKILL');
-  await victim.proc.exited;
-  boots[2] = await startBoot({
-    name: victim.name,
-    discovery: disc,
-    logDir,
-    host: await freeAddress([2379, 2380, 8080]),
-    env: secureEnv(),
-  });
+  boots[2] = (await replaceBoot(boots[2]!, { discovery: disc, logDir, env: secureEnv() })).boot;
   await waitReady(boots[2]);
   await converged();
   const c = as('root', ROOT);

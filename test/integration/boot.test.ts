@@ -6,7 +6,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
-import { startBoot, startDiscovery, waitReady, type BootProcess, type DiscoveryProcess } from '../world/programs.ts';
+import {
+  replaceBoot,
+  startBoot,
+  startDiscovery,
+  waitReady,
+  type BootProcess,
+  type DiscoveryProcess,
+} from '../world/programs.ts';
 import { tempDir, waitFor, within } from '../world/procs.ts';
 import { freeAddress } from '../world/net.ts';
 
@@ -76,15 +83,7 @@ test('three boots bootstrap one cluster through the discovery service', async ()
 });
 
 test('kill -9 a member, replace it with an empty data dir at a new IP: 3 members, no stale one', async () => {
-  const victim = boots[2]!;
-  victim.proc.kill('SIGKILL');
-  await victim.proc.exited;
-  boots[2] = await startBoot({
-    name: victim.name,
-    discovery: disc,
-    logDir,
-    host: await freeAddress([2379, 2380, 8080]),
-  });
+  boots[2] = (await replaceBoot(boots[2]!, { discovery: disc, logDir })).boot;
   await waitReady(boots[2]);
   await converged();
   const c = client();
@@ -125,15 +124,7 @@ test('past 5000 raft entries (every joiner gets a snapshot): three replacements 
   }
   let lost = 0;
   for (const idx of [0, 1, 2]) {
-    const victim = boots[idx]!;
-    victim.proc.kill('SIGKILL');
-    await victim.proc.exited;
-    const b = await startBoot({
-      name: victim.name,
-      discovery: disc,
-      logDir,
-      host: await freeAddress([2379, 2380, 8080]),
-    });
+    const b = (await replaceBoot(boots[idx]!, { discovery: disc, logDir })).boot;
     boots[idx] = b;
     await waitReady(b);
     await converged();

@@ -155,6 +155,20 @@ export async function startBoot(opts: {
   };
 }
 
+/**
+ * Kills boot and its etcd with -9 and starts the replacement: the same name, an empty data dir, a new
+ * loopback address. `killedAt` is when the victim had exited (performance.now()).
+ */
+export async function replaceBoot(
+  victim: BootProcess,
+  opts: Omit<Parameters<typeof startBoot>[0], 'name' | 'host' | 'dataDir'>,
+): Promise<{ boot: BootProcess; killedAt: number }> {
+  victim.proc.kill('SIGKILL');
+  await victim.proc.exited;
+  const killedAt = performance.now();
+  return { boot: await startBoot({ ...opts, name: victim.name }), killedAt };
+}
+
 /** Waits until boot's /readyz answers 200 (its etcd is a healthy voting member). */
 export async function waitReady(b: BootProcess, timeoutMs = 90_000, intervalMs = 250): Promise<void> {
   await waitFor(
