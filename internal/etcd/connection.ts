@@ -52,18 +52,26 @@ export async function retryAfterAuthChange<T>(
 /** etcd asks for a user: authentication was enabled since this client last found it off. */
 const isAuthAsked = (err: unknown) => isReason(err, 'auth-required') || isReason(err, 'permission-denied');
 
+/**
+ * etcd3's own retries and per-host circuit breakers, switched off: three 'unhealthy cluster' or 'no
+ * leader' answers in a row (a member catching up, an election) would open a host's breaker for 5 s,
+ * and every call to it would fail at once meanwhile; our callers retry with back-off instead.
+ */
+export const noFaultHandling = { host: () => noop, global: noop };
+
 /** The clients of one adapter: call() and endpointClient() for its methods, close() for all. */
 export function openConnection(opts: EtcdClientOptions): CallDeps & { close(): void } {
   const ms = opts.timeoutMs ?? 5000;
-  // etcd3's own retries and per-host circuit breakers are off: an 'unhealthy cluster' answer while a
-  // member catches up would open the breaker for seconds; our callers retry with back-off instead.
-  const faultHandling = { host: () => noop, global: noop };
   const credentials = opts.tls && {
     rootCertificate: Buffer.from(opts.tls.ca),
     certChain: Buffer.from(opts.tls.cert),
     privateKey: Buffer.from(opts.tls.key),
   };
-  const base = { dialTimeout: opts.dialTimeoutMs ?? 2000, faultHandling, ...(credentials ? { credentials } : {}) };
+  const base = {
+    dialTimeout: opts.dialTimeoutMs ?? 2000,
+    faultHandling: noFaultHandling,
+    ...(credentials ? { credentials } : {}),
+  };
   // With a user: calls authenticate, except while etcd's authentication is not enabled yet (a new
   // cluster until its bootstrapping member enables it): then they go without, until etcd asks for a user.
   const anon = new etcd3.Etcd3({ hosts: opts.endpoints, ...base });
