@@ -4,7 +4,7 @@
 // that are Ready, at a bounded rate. Every operation is recorded with its invoke and return times
 // (ns since the workload started) and its outcome: ok, fail (an error came back) or unknown (no
 // answer within the per-op timeout). This is the history the porcupine checker reads.
-import { noop } from 'cockatiel';
+import { noFaultHandling } from '../../internal/etcd/connection.ts';
 import { Etcd3 } from 'etcd3';
 import type { Members } from '../helpers/members.ts';
 import { isReady } from '../world/world.ts';
@@ -44,7 +44,7 @@ export interface Workload {
 
 /** A client that neither retries nor opens circuit breakers: every failure shows in the history. */
 export const client = (hosts: string[]): Etcd3 =>
-  new Etcd3({ hosts, dialTimeout: 2000, faultHandling: { host: () => noop, global: noop } });
+  new Etcd3({ hosts, dialTimeout: 2000, faultHandling: noFaultHandling });
 
 /** Starts the workload; it runs until stop(). */
 export function startWorkload(m: Members, opts: WorkloadOptions): Workload {
