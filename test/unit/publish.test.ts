@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PublishWatch } from '../../internal/boot/publish.ts';
-import { DeisError } from '../../internal/errors.ts';
+import type { DeisError } from '../../internal/errors.ts';
 import { FakeCluster } from '../fakes/etcd.ts';
 import { fakeBoot } from '../fakes/boot.ts';
 import { rejects } from '../helpers/rejects.ts';
