@@ -2,10 +2,11 @@
 // own floor, on this machine, in one run. Not a test: it prints a markdown table and writes
 // bench/results/<date>.json. Every load loop is bounded in count and time; all traffic is loopback.
 //
-// Env: BENCH_REPS (default 5), BENCH_LOAD_RATE (writes/s, default 200), BENCH_LOAD_SECONDS (default 30),
-// BENCH_FLOOR_REPS (default 200), BENCH_ELECTION_REPS (default 60), BENCH_HEAL_REPS (default 20, half of them
-// kill the leader), BENCH_K8S_HEALS (pod deletions per Kubernetes rep, default 2), BENCH_RUNTIME (executable,
-// the shipped form, by default; source: Node running the TypeScript).
+// Env: BENCH_REPS (default 5: the Kubernetes reps), BENCH_LOAD_RATE (writes/s, default 200),
+// BENCH_LOAD_SECONDS (default 30), BENCH_FLOOR_REPS (default 200), BENCH_ELECTION_REPS (default 60),
+// BENCH_COLD_REPS (default 100), BENCH_HEAL_REPS (default 20, half of them kill the leader), BENCH_K8S_HEALS
+// (pod deletions per Kubernetes rep, default 2), BENCH_RUNTIME (executable, the shipped form, by default;
+// source: Node running the TypeScript), BENCH_KEEP_LOGS=1 (keep the heals' logs).
 // Every wait for "ready" or "healthy" polls each 100 ms, the floor's and ours alike.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,9 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 200);
 const electionReps = Number(process.env.BENCH_ELECTION_REPS ?? 60);
 const healReps = Math.max(reps, Number(process.env.BENCH_HEAL_REPS ?? 20));
+// the cold bootstrap has the floor's two modes (etcd's first election at once, or split): with 5
+// samples its mean moved 26 % between two runs, as far as its own spread
+const coldReps = Math.max(reps, Number(process.env.BENCH_COLD_REPS ?? 100));
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const root = new URL('..', import.meta.url).pathname;
@@ -297,13 +301,13 @@ async function main(): Promise<void> {
     colds: number[] = [],
     heals: number[] = [];
   // the floor and one member's start are cheap and spread widely (etcd's first election): more samples
-  for (let i = 0; i < Math.max(reps, floorReps); i++) {
-    log(`rep ${i + 1}: floor${i < electionReps ? ', election' : ''}, single${i < reps ? ', cold' : ''}`);
+  for (let i = 0; i < Math.max(coldReps, floorReps); i++) {
+    log(`rep ${i + 1}: floor${i < electionReps ? ', election' : ''}, single${i < coldReps ? ', cold' : ''}`);
     const fl = await floor(i < electionReps);
     floors.push(fl.ms);
     if (fl.electionMs !== undefined) elections.push(fl.electionMs);
     singles.push(await singleStart());
-    if (i < reps) colds.push(await coldDirect());
+    if (i < coldReps) colds.push(await coldDirect());
   }
   log('heal, availability and overhead');
   const logDir = mkdtempSync(join(tmpdir(), 'deis-etcd-bench-'));
