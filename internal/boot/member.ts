@@ -111,7 +111,7 @@ export async function becomeReady(ctx: BootContext, child: Child, start: Start):
   // each look is short, so readiness is seen soon after etcd has it; a look that runs out doubles the
   // next one's time (up to 2 s), so that a slow machine still gets its answer.
   let lookMs = 250;
-  const publish = new PublishWatch(ctx, start);
+  const publish = new PublishWatch(ctx, start, watch);
   const healthy = async () => {
     // a learner's client port answers only once it published itself
     const applied = start.plan === 'join' ? await watch.check() : undefined;

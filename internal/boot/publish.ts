@@ -8,6 +8,7 @@
 import { DeisError } from '../errors.ts';
 import type { Start } from './act.ts';
 import { withEtcd, type BootContext } from './context.ts';
+import type { JoinWatchdog } from './watchdog.ts';
 
 /**
  * Once the voters list this member as published and its local etcd has applied as far as they had
@@ -27,15 +28,17 @@ const PUBLISHED_LAG_MS = 500;
 export class PublishWatch {
   private readonly ctx: BootContext;
   private readonly start: Start;
+  private readonly watch: JoinWatchdog;
   /** When the promotion returned; set by the caller. */
   promotedAt: number | undefined;
   /** The voters' highest applied index once they listed this member published: the publish is at or below it. */
   private mark: number | undefined;
   private caughtUpAt: number | undefined;
 
-  constructor(ctx: BootContext, start: Start) {
+  constructor(ctx: BootContext, start: Start, watch: JoinWatchdog) {
     this.ctx = ctx;
     this.start = start;
+    this.watch = watch;
   }
 
   private get joining(): boolean {
@@ -60,20 +63,29 @@ export class PublishWatch {
 
   /**
    * After a look that found etcd not serving: throws 'publish-lost' when its publish is lost. Only an
-   * etcd that answers on its metrics listener (`applied` defined: it runs and applies) lost its publish;
-   * one that does not answer is stalled (paused, starved), which the join watchdog gives up on instead.
+   * etcd that still answers on its metrics listener after the look (it runs and applies) lost its
+   * publish; one that stopped answering is stalled (paused, starved), which the join watchdog gives up
+   * on instead: `applied` was read before the look, and a pause that came in between would otherwise
+   * pass for a lost publish.
    */
   async afterFailedLook(applied: number | undefined): Promise<void> {
     if (!this.joining || applied === undefined) return;
+    const why = await this.lostBecause();
+    if (why && (await this.watch.applied()) !== undefined) throw lost(why);
+  }
+
+  /** Why the publish is lost, or undefined while it may still come. */
+  private async lostBecause(): Promise<string | undefined> {
     const now = this.ctx.clock.now();
     if (this.caughtUpAt !== undefined && now - this.caughtUpAt >= CAUGHT_UP_GRACE_MS)
-      throw lost(
+      return (
         `etcd has applied index ${this.mark} or later (past its own publish, which the voters list) and does not ` +
-          `serve ${Math.round(now - this.caughtUpAt)} ms later`,
+        `serve ${Math.round(now - this.caughtUpAt)} ms later`
       );
     const since = this.promotedAt === undefined ? 0 : now - this.promotedAt;
     if (since > PUBLISH_GRACE_MS || (since > PUBLISHED_LAG_MS && (await this.publishedInCluster())))
-      throw lost(`etcd has not published itself ${Math.round(since)} ms after its promotion`);
+      return `etcd has not published itself ${Math.round(since)} ms after its promotion`;
+    return undefined;
   }
 
   /** The voters' highest applied index once they list this member as published; undefined before, or when unsure. */
