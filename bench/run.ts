@@ -26,8 +26,8 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 const floorReps = Number(process.env.BENCH_FLOOR_REPS ?? 200);
 const electionReps = Number(process.env.BENCH_ELECTION_REPS ?? 60);
 const healReps = Math.max(reps, Number(process.env.BENCH_HEAL_REPS ?? 20));
-// the cold bootstrap has the floor's two modes (etcd's first election at once, or split): with 5
-// samples its mean moved 26 % between two runs, as far as its own spread
+// with 5 cold bootstraps their mean moved 26 % between two runs, as far as its own spread; with 100,
+// -2 % (none of those 200 waited out a split first election, unlike the floor's ~20 %)
 const coldReps = Math.max(reps, Number(process.env.BENCH_COLD_REPS ?? 100));
 const rate = Number(process.env.BENCH_LOAD_RATE ?? 200);
 const loadS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
